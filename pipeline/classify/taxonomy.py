@@ -1,0 +1,133 @@
+"""The relevance taxonomy: an analyst-editable TOML file of weighted terms per topic, context groups that
+topics require to co-occur, negative contexts, and thresholds. Loaded and validated into typed objects."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_TAXONOMY = Path(__file__).with_name("taxonomy.toml")
+_TERM = re.compile(r"^[\w*]+(?: [\w*]+)*$", re.UNICODE)
+
+
+class TaxonomyError(ValueError):
+    """The taxonomy file is malformed; the message names the offending entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    text: str
+    words: tuple[str, ...]  # a word ending in "*" matches any word with that prefix
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A named set of terms: a topic (which can make an item relevant) or a context (which only qualifies)."""
+
+    name: str
+    terms: tuple[Term, ...]
+    level: int = 0  # 2 core, 1 related, 0 context
+    requires: tuple[tuple[str, ...], ...] = ()  # each inner tuple: at least one of these contexts must fire
+    min_weight: float = 1.0
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Taxonomy:
+    version: str
+    topics: tuple[Group, ...]
+    contexts: tuple[Group, ...]
+    negatives: tuple[Group, ...]
+    title_boost: float
+    negative_factor: float
+    negative_unless: tuple[str, ...]
+    core_threshold: float
+    related_threshold: float
+    score_scale: float
+    fingerprint: str
+
+    @property
+    def classifier_version(self) -> str:
+        return f"taxonomy-{self.version}+{self.fingerprint[:8]}"
+
+
+def _parse_terms(owner: str, raw: object) -> tuple[Term, ...]:
+    if not isinstance(raw, dict) or not raw:
+        raise TaxonomyError(f"{owner}: 'terms' must be a non-empty table of \"phrase\" = weight")
+    terms = []
+    for phrase, weight in raw.items():
+        text = " ".join(str(phrase).lower().split())
+        if not _TERM.match(text) or text.startswith("*"):
+            raise TaxonomyError(f"{owner}: term {phrase!r} must be words, optionally ending in *")
+        if any(w.endswith("*") and len(w) < 4 for w in text.split()):
+            raise TaxonomyError(f"{owner}: prefix term {phrase!r} needs at least 3 letters before *")
+        if not isinstance(weight, int | float) or isinstance(weight, bool):
+            raise TaxonomyError(f"{owner}: weight of {phrase!r} must be a number")
+        terms.append(Term(text=text, words=tuple(text.split()), weight=float(weight)))
+    return tuple(terms)
+
+
+def _parse_groups(kind: str, raw: object, context_names: set[str] | None) -> tuple[Group, ...]:
+    if not isinstance(raw, dict):
+        raise TaxonomyError(f"[{kind}] must be a table of groups")
+    groups = []
+    for name, spec in raw.items():
+        owner = f"{kind}.{name}"
+        if not isinstance(spec, dict):
+            raise TaxonomyError(f"{owner} must be a table")
+        level = int(spec.get("level", 0))
+        if kind == "topics" and level not in (1, 2):
+            raise TaxonomyError(f"{owner}: level must be 1 (related) or 2 (core)")
+        requires_raw = spec.get("requires", [])
+        requires = tuple(tuple([r] if isinstance(r, str) else r) for r in requires_raw)
+        for alternatives in requires:
+            unknown = [r for r in alternatives if context_names is not None and r not in context_names]
+            if unknown:
+                raise TaxonomyError(f"{owner}: requires unknown context(s) or topic(s) {unknown}")
+        groups.append(Group(
+            name=name, terms=_parse_terms(owner, spec.get("terms")), level=level, requires=requires,
+            min_weight=float(spec.get("min_weight", 1.0)), description=str(spec.get("description", "")),
+        ))
+    return tuple(groups)
+
+
+def load_taxonomy(path: Path | None = None) -> Taxonomy:
+    """Read and validate a taxonomy file; raises TaxonomyError with the offending entry."""
+    path = path or DEFAULT_TAXONOMY
+    raw_bytes = Path(path).read_bytes()
+    try:
+        data = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TaxonomyError(f"{path}: {exc}") from exc
+    contexts = _parse_groups("contexts", data.get("contexts", {}), None)
+    topic_names = set((data.get("topics") or {}).keys())
+    context_names = {c.name for c in contexts} | topic_names
+    topics = _parse_groups("topics", data.get("topics", {}), context_names)
+    if not topics:
+        raise TaxonomyError(f"{path}: at least one [topics.NAME] is required")
+    negatives = _parse_groups("negatives", data.get("negatives", {}), context_names)
+    scoring = data.get("scoring", {})
+    unless = tuple(scoring.get("negative_unless", []))
+    unknown = [u for u in unless if u not in context_names]
+    if unknown:
+        raise TaxonomyError(f"scoring.negative_unless names unknown groups {unknown}")
+    taxonomy = Taxonomy(
+        version=str(data.get("version", "0")),
+        topics=topics, contexts=contexts, negatives=negatives,
+        title_boost=float(scoring.get("title_boost", 2.0)),
+        negative_factor=float(scoring.get("negative_factor", 0.3)),
+        negative_unless=unless,
+        core_threshold=float(scoring.get("core_threshold", 3.0)),
+        related_threshold=float(scoring.get("related_threshold", 2.0)),
+        score_scale=float(scoring.get("score_scale", 4.0)),
+        fingerprint=hashlib.sha256(raw_bytes).hexdigest(),
+    )
+    if not 0 < taxonomy.negative_factor <= 1:
+        raise TaxonomyError("scoring.negative_factor must be in (0, 1]")
+    if taxonomy.related_threshold > taxonomy.core_threshold:
+        raise TaxonomyError("scoring.related_threshold must not exceed core_threshold")
+    return taxonomy

@@ -1,0 +1,160 @@
+"""The ``newswatch`` command line: the same pipeline functions the Airflow DAGs call."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeline.settings import Settings, get_settings
+
+
+def _settings(db: Path | None) -> Settings:
+    settings = get_settings()
+    return settings.model_copy(update={"db": db}) if db else settings
+
+
+def _emit(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+db_option = click.option("--db", type=click.Path(path_type=Path), default=None,
+                         help="DuckDB file (default: $NEWSWATCH_DB or warehouse/newswatch.duckdb).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newswatch")
+def main() -> None:
+    """newswatch: transatlantic-security news monitoring (seeds and feeds -> DuckDB -> daily digest)."""
+
+
+@main.command()
+@click.option("--feeds", "feeds_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Feed list (TOML, [[feeds]] with name/url/language/tags). Default: seeds/feeds.toml.")
+@click.option("--no-seeds", is_flag=True, help="Do not ingest the seed documents.")
+@click.option("--no-feeds", is_flag=True, help="Do not poll feeds.")
+@click.option("--due-only", is_flag=True, help="Poll only feeds whose next poll time has come.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON object.")
+@db_option
+def ingest(feeds_file: Path | None, no_seeds: bool, no_feeds: bool, due_only: bool, as_json: bool,
+           db: Path | None) -> None:
+    """Poll feeds and read seeds, then validate, dedup, classify and load into the warehouse.
+
+    Exits 0 when the run completed, even if some feeds failed (their errors are in the summary)."""
+    from pipeline.ingest import run_ingest
+
+    summary = run_ingest(_settings(db), feeds_file, include_seeds=not no_seeds, include_feeds=not no_feeds,
+                         only_due=due_only)
+    if as_json:
+        _emit(summary.to_dict())
+        return
+    click.echo(f"run {summary.run_id}: {summary.items_seen} items seen, {summary.loaded} loaded, "
+               f"{summary.updated} updated, {summary.duplicates} duplicates, {summary.quarantined} quarantined; "
+               f"feeds {summary.feeds_ok} ok / {summary.feeds_failed} failed")
+    for error in summary.feed_errors:
+        click.echo(f"  feed {error['feed']}: {error['error']}", err=True)
+
+
+@main.command()
+@click.option("--feed", "feed_name", default=None, help="Replay only this feed's landed bodies.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@db_option
+def replay(feed_name: str | None, as_json: bool, db: Path | None) -> None:
+    """Re-process every landed feed body into the warehouse, without the network."""
+    from pipeline.ingest import replay as replay_landed
+
+    summary = replay_landed(_settings(db), feed_name=feed_name)
+    if as_json:
+        _emit(summary.to_dict())
+    else:
+        click.echo(f"replay {summary.run_id}: {summary.items_seen} items seen, {summary.loaded} loaded, "
+                   f"{summary.updated} updated, {summary.duplicates} duplicates, {summary.quarantined} quarantined")
+
+
+@main.command()
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Digest day (UTC), YYYY-MM-DD. Default: today.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for YYYY-MM-DD.{html,txt,md,png} (default: $NEWSWATCH_DIGEST_DIR).")
+@click.option("--json", "as_json", is_flag=True, help="Print paths and counts as JSON.")
+@db_option
+def digest(day: datetime | None, out_dir: Path | None, as_json: bool, db: Path | None) -> None:
+    """Build and archive the daily digest for one day."""
+    from pipeline.digest.archive import make_digest
+
+    target = day.date() if day else datetime.now(UTC).date()
+    archived = make_digest(_settings(db), target, out_dir)
+    if as_json:
+        _emit(archived.to_dict())
+    else:
+        click.echo(f"digest {target}: {archived.relevant_stories} relevant stories -> {archived.html_path}")
+
+
+@main.command()
+@click.argument("sql")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              help="Output format: aligned table, JSON lines, or CSV.")
+@db_option
+def query(sql: str, fmt: str, db: Path | None) -> None:
+    """Run one SQL statement against the warehouse (read-only) and print the result."""
+    from pipeline.warehouse import connect
+
+    settings = _settings(db)
+    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        try:
+            cursor = con.execute(sql)
+            rows = cursor.fetchall()
+            columns = [d[0] for d in cursor.description or []]
+        except Exception as exc:  # duckdb raises many error types; all are the user's SQL problem here
+            raise click.ClickException(str(exc).splitlines()[0]) from exc
+    if fmt == "json":
+        for row in rows:
+            _emit({c: _jsonable(v) for c, v in zip(columns, row, strict=True)})
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        from tabulate import tabulate
+
+        click.echo(tabulate(rows, headers=columns, tablefmt="simple", maxcolwidths=60))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@db_option
+def status(as_json: bool, db: Path | None) -> None:
+    """One-line summary of the warehouse and the last ingest run."""
+    from pipeline.status import warehouse_status
+
+    settings = _settings(db)
+    info = warehouse_status(settings)
+    if as_json:
+        _emit(info)
+        return
+    click.echo(status_line(info))
+
+
+def status_line(info: dict[str, Any]) -> str:
+    last = info.get("last_run") or {}
+    return (
+        f"newswatch: {info['articles']} articles in the warehouse ({info['relevant']} relevant, "
+        f"{info['core']} core) in {info['stories']} stories; last run loaded {last.get('loaded', 0)} new, "
+        f"feeds {last.get('feeds_ok', 0)} ok / {last.get('feeds_failed', 0)} failed; "
+        f"digest: {info.get('latest_digest') or 'none yet'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Build, render and archive the digest for one day as ``YYYY-MM-DD.{html,txt,md,png}``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pipeline.digest.build import Digest, build_digest
+from pipeline.digest.chart import volume_chart_png
+from pipeline.digest.render import render_html, render_markdown, render_text
+from pipeline.settings import Settings
+from pipeline.warehouse import connect
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedDigest:
+    day: date
+    html_path: Path
+    text_path: Path
+    markdown_path: Path
+    chart_path: Path
+    relevant_stories: int
+    relevant_articles: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"day": self.day.isoformat(), "html": str(self.html_path), "text": str(self.text_path),
+                "markdown": str(self.markdown_path), "chart": str(self.chart_path),
+                "relevant_stories": self.relevant_stories, "relevant_articles": self.relevant_articles}
+
+
+def write_digest(digest: Digest, out_dir: Path) -> ArchivedDigest:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = digest.day.isoformat()
+    chart_path = out_dir / f"{stem}.png"
+    chart_path.write_bytes(volume_chart_png(digest.volume))
+    html_path, text_path, md_path = (out_dir / f"{stem}.{ext}" for ext in ("html", "txt", "md"))
+    html_path.write_text(render_html(digest, chart_src=chart_path.name), encoding="utf-8")
+    text_path.write_text(render_text(digest), encoding="utf-8")
+    md_path.write_text(render_markdown(digest, chart_src=chart_path.name), encoding="utf-8")
+    return ArchivedDigest(day=digest.day, html_path=html_path, text_path=text_path, markdown_path=md_path,
+                          chart_path=chart_path, relevant_stories=digest.relevant_story_count,
+                          relevant_articles=digest.counts["relevant_articles"])
+
+
+def make_digest(settings: Settings, day: date, out_dir: Path | None = None) -> ArchivedDigest:
+    """Build the digest for ``day`` from the warehouse, archive it, and record it in ``digests``."""
+    out_dir = Path(out_dir or settings.digest_dir)
+    now = datetime.now(UTC)
+    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        digest = build_digest(con, day, now)
+        archived = write_digest(digest, out_dir)
+        con.execute(
+            "INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [day, now, archived.relevant_stories, archived.relevant_articles, str(archived.html_path),
+             str(archived.text_path), str(archived.markdown_path)])
+    return archived

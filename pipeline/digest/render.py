@@ -1,0 +1,84 @@
+"""Render a digest to HTML (inline CSS, no JavaScript, mail-client safe), plain text and Markdown.
+
+All feed-provided text is untrusted: HTML output is autoescaped, Markdown output is escaped, and only
+http(s) links are ever emitted."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from pipeline.digest.build import TOP_STORIES, Digest
+
+TOPIC_NAMES = {
+    "nato": "NATO", "eu_defence": "EU & European defence", "us_europe": "US commitment to Europe",
+    "russia_threat": "Russian threats to Europe", "ukraine_war": "War in Ukraine",
+    "nuclear_deterrence": "Nuclear deterrence", "arms_control": "Arms control",
+    "defence_industry": "Defence industry", "arctic": "Arctic & Greenland",
+    "european_defence_national": "National defence in Europe", "us_security_moves": "US moves affecting Europe",
+}
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+_HTML_TAG = re.compile(r"<[^>]*>")
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is an absolute http(s) URL without whitespace or quotes, else None."""
+    if not url:
+        return None
+    url = url.strip()
+    if any(c in url for c in " \t\r\n\"'<>`\\"):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def md_escape(text: str | None) -> str:
+    text = _HTML_TAG.sub("", text or "")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def plain(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def topic_name(topic: str) -> str:
+    return TOPIC_NAMES.get(topic, topic.replace("_", " ").title())
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("pipeline.digest", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters.update(safe_url=safe_url, md=md_escape, plain=plain, topic_name=topic_name)
+    return env
+
+
+def _context(digest: Digest, chart_src: str | None) -> dict[str, object]:
+    return {"d": digest, "top": digest.stories[:TOP_STORIES], "chart_src": chart_src,
+            "label_name": {2: "core", 1: "related"}}
+
+
+def render_html(digest: Digest, chart_src: str | None = None) -> str:
+    return _env().get_template("digest.html.j2").render(**_context(digest, chart_src))
+
+
+def render_text(digest: Digest) -> str:
+    return _env().get_template("digest.txt.j2").render(**_context(digest, None))
+
+
+def render_markdown(digest: Digest, chart_src: str | None = None) -> str:
+    return _env().get_template("digest.md.j2").render(**_context(digest, chart_src))
+
+
+def subject(digest: Digest) -> str:
+    n = digest.relevant_story_count
+    return f"newswatch digest {digest.day.isoformat()}: {n} relevant {'story' if n == 1 else 'stories'}"

@@ -1,0 +1,168 @@
+"""Feed documents to normalised items: feedparser for RSS/Atom/RDF (given the response headers, so that
+charset detection works), a small reader for JSON Feed 1.x, which feedparser does not handle."""
+
+from __future__ import annotations
+
+import calendar
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import feedparser
+
+from pipeline.language import detect_language
+from pipeline.models import Item
+from pipeline.normalize import (
+    article_id,
+    canonical_url,
+    clean_text,
+    content_hash,
+    html_to_text,
+    sha256_hex,
+    to_utc,
+)
+
+FUTURE_TOLERANCE = timedelta(minutes=10)
+
+
+@dataclass(slots=True)
+class ParsedFeed:
+    items: list[Item] = field(default_factory=list)
+    title: str | None = None
+    ttl_minutes: int | None = None
+    warning: str | None = None  # recoverable problem, items were still found
+    error: str | None = None  # nothing usable: recorded as a feed error
+
+
+def _struct_to_dt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, ValueError, TypeError):
+        return None
+
+
+def _iso_to_dt(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return to_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        parsed = feedparser._parse_date(value)  # the same lenient date parser feedparser uses
+        return _struct_to_dt(parsed)
+
+
+def _dates(published: datetime | None, updated: datetime | None, fetched_at: datetime,
+           flags: list[str]) -> tuple[datetime, datetime | None]:
+    when = published or updated
+    if when is None:
+        flags.append("date_missing_fetch_time_used")
+        return fetched_at, updated
+    if when > fetched_at + FUTURE_TOLERANCE:
+        flags.append("date_in_future_clamped")
+        return fetched_at, updated
+    return when, updated
+
+
+def build_item(*, source_id: str, source_name: str, guid: str | None, link: str | None, title_html: str,
+               summary_html: str, content_html: str, author: str | None, tags: list[str],
+               published: datetime | None, updated: datetime | None, language_hint: str | None,
+               fetched_at: datetime, raw: dict[str, Any]) -> Item:
+    flags: list[str] = []
+    title = html_to_text(title_html).replace("\n", " ")
+    summary = html_to_text(summary_html)
+    body = html_to_text(content_html) if content_html else summary
+    url = link.strip() if link else None
+    canon = canonical_url(url)
+    identity = (guid or "").strip() or canon or sha256_hex(title, summary)
+    published_at, updated_at = _dates(published, updated, fetched_at, flags)
+    return Item(
+        article_id=article_id(source_id, identity), source_kind="feed", source_id=source_id,
+        source_name=source_name, guid=(guid or "").strip() or None, url=url, canonical_url=canon,
+        title=title, summary=summary, summary_html=summary_html or None, body=body,
+        author=clean_text(author) or None, tags=tags, content_hash=content_hash(title, body),
+        published_at=published_at, published_precision="second", updated_at=updated_at,
+        language=detect_language(f"{title}. {summary}", language_hint), flags=flags, raw=raw,
+    )
+
+
+def _looks_like_json(body: bytes, headers: dict[str, str]) -> bool:
+    content_type = headers.get("content-type", "").lower()
+    return "json" in content_type or body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
+
+
+def parse_feed(body: bytes, headers: dict[str, str], *, source_id: str, source_name: str,
+               language_hint: str | None, fetched_at: datetime) -> ParsedFeed:
+    """Every entry of a feed document as an item; never raises for bad input."""
+    if _looks_like_json(body, headers):
+        return _parse_json_feed(body, source_id=source_id, source_name=source_name,
+                                language_hint=language_hint, fetched_at=fetched_at)
+    try:
+        parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
+    except Exception as exc:  # feedparser is meant not to raise; a crash is still one feed's error
+        return ParsedFeed(error=f"parser crashed: {type(exc).__name__}: {exc}")
+    result = ParsedFeed(title=html_to_text(parsed.feed.get("title", "")) or None)
+    ttl = parsed.feed.get("ttl")
+    if isinstance(ttl, str) and ttl.strip().isdigit():
+        result.ttl_minutes = int(ttl.strip())
+    language = parsed.feed.get("language") or language_hint
+    for entry in parsed.entries:
+        content = entry.get("content") or []
+        content_html = max((c.get("value", "") for c in content), key=len, default="")
+        raw = {k: entry.get(k) for k in ("id", "link", "title", "summary", "author", "published", "updated")}
+        media = [m.get("url") for m in entry.get("media_content", []) if m.get("url")]
+        if media:
+            raw["media"] = media
+        if content_html:
+            raw["content"] = content_html[:20000]
+        result.items.append(build_item(
+            source_id=source_id, source_name=source_name, guid=entry.get("id"), link=entry.get("link"),
+            title_html=entry.get("title", ""), summary_html=entry.get("summary", ""),
+            content_html=content_html, author=entry.get("author"),
+            tags=[t.get("term") for t in entry.get("tags", []) if t.get("term")],
+            published=_struct_to_dt(entry.get("published_parsed")),
+            updated=_struct_to_dt(entry.get("updated_parsed")),
+            language_hint=entry.get("language") or language, fetched_at=fetched_at, raw=raw,
+        ))
+    if parsed.get("bozo"):
+        problem = f"{type(parsed.bozo_exception).__name__}: {parsed.bozo_exception}"
+        if result.items:
+            result.warning = problem
+        else:
+            result.error = f"no entries; parse error {problem}"
+    elif not result.items and not parsed.get("version"):
+        result.error = "not a feed: no RSS, Atom, RDF or JSON Feed document found"
+    return result
+
+
+def _parse_json_feed(body: bytes, *, source_id: str, source_name: str, language_hint: str | None,
+                     fetched_at: datetime) -> ParsedFeed:
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return ParsedFeed(error=f"invalid JSON Feed: {exc}")
+    if not isinstance(data, dict) or not str(data.get("version", "")).startswith("https://jsonfeed.org/"):
+        return ParsedFeed(error="JSON document is not a JSON Feed (no jsonfeed.org version)")
+    result = ParsedFeed(title=data.get("title"))
+    language = data.get("language") or language_hint
+    for entry in data.get("items") or []:
+        if not isinstance(entry, dict):
+            continue
+        authors = entry.get("authors") or ([entry["author"]] if isinstance(entry.get("author"), dict) else [])
+        author = ", ".join(a.get("name", "") for a in authors if isinstance(a, dict)) or None
+        content_html = entry.get("content_html") or ""
+        summary_html = entry.get("summary") or ""
+        if not summary_html and not content_html:
+            summary_html = entry.get("content_text") or ""
+        result.items.append(build_item(
+            source_id=source_id, source_name=source_name, guid=str(entry.get("id") or "") or None,
+            link=entry.get("url") or entry.get("external_url"), title_html=entry.get("title") or "",
+            summary_html=summary_html, content_html=content_html or entry.get("content_text") or "",
+            author=author, tags=[str(t) for t in entry.get("tags") or []],
+            published=_iso_to_dt(entry.get("date_published")), updated=_iso_to_dt(entry.get("date_modified")),
+            language_hint=entry.get("language") or language, fetched_at=fetched_at,
+            raw={k: entry.get(k) for k in ("id", "url", "title", "summary", "date_published")},
+        ))
+    return result

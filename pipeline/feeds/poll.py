@@ -1,0 +1,128 @@
+"""One poll of one feed: conditional GET, landing of a changed body, and what the next poll should be."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from pipeline.feeds.config import FeedConfig
+from pipeline.feeds.fetch import fetch, make_client
+from pipeline.feeds.landing import LandingRef, body_hash, land
+from pipeline.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the warehouse remembers about a feed between polls."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_body_hash: str | None = None
+    error_streak: int = 0
+    retired: bool = False
+    next_poll_at: datetime | None = None
+    poll_interval_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """Everything a poll learned, JSON-serialisable, to be recorded by the warehouse step."""
+
+    source_id: str
+    feed_name: str
+    url: str  # the URL polled
+    new_url: str | None  # set after a permanent redirect
+    status: int | None
+    outcome: str  # changed | not_modified | unchanged_body | failed | retired | skipped
+    error: str | None
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    landing: dict[str, object] | None
+    headers: dict[str, str]
+    polled_at: str
+    retry_after: str | None
+    elapsed_s: float
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> PollOutcome:
+        return cls(**data)  # type: ignore[arg-type]
+
+    @property
+    def landing_ref(self) -> LandingRef | None:
+        return LandingRef.from_dict(self.landing) if self.landing else None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome in {"changed", "not_modified", "unchanged_body"}
+
+
+_KEEP_HEADERS = ("content-type", "etag", "last-modified", "cache-control", "retry-after", "content-location",
+                 "content-language")
+
+
+def poll_feed(client: httpx.Client, feed: FeedConfig, state: FeedState, landing_dir: Path,
+              max_bytes: int) -> PollOutcome:
+    now = datetime.now(UTC)
+    base = {"source_id": feed.source_id, "feed_name": feed.name, "url": state.url, "polled_at": now.isoformat()}
+    if state.retired:
+        return PollOutcome(**base, new_url=None, status=None, outcome="retired", error="feed retired (HTTP 410)",
+                           etag=state.etag, last_modified=state.last_modified, body_hash=state.last_body_hash,
+                           landing=None, headers={}, retry_after=None, elapsed_s=0.0)
+    result = fetch(client, state.url, etag=state.etag, last_modified=state.last_modified, max_bytes=max_bytes)
+    headers = {k: v for k, v in result.headers.items() if k in _KEEP_HEADERS}
+    new_url = result.final_url if result.permanent_redirect else None
+    common = {**base, "new_url": new_url, "status": result.status, "headers": headers,
+              "retry_after": result.retry_after.isoformat() if result.retry_after else None,
+              "elapsed_s": round(result.elapsed_s, 4)}
+    if result.not_modified:
+        return PollOutcome(**common, outcome="not_modified", error=None, etag=result.headers.get("etag", state.etag),
+                           last_modified=result.headers.get("last-modified", state.last_modified),
+                           body_hash=state.last_body_hash, landing=None)
+    if not result.ok:
+        outcome = "retired" if result.status == 410 else "failed"
+        return PollOutcome(**common, outcome=outcome, error=result.error, etag=state.etag,
+                           last_modified=state.last_modified, body_hash=state.last_body_hash, landing=None)
+    digest = body_hash(result.body)
+    etag, last_modified = result.headers.get("etag"), result.headers.get("last-modified")
+    if digest == state.last_body_hash:
+        return PollOutcome(**common, outcome="unchanged_body", error=None, etag=etag, last_modified=last_modified,
+                           body_hash=digest, landing=None)
+    ref = land(landing_dir, source_id=feed.source_id, feed_name=feed.name, url=result.final_url,
+               body=result.body, headers=headers, status=200, fetched_at=now)
+    return PollOutcome(**common, outcome="changed", error=None, etag=etag, last_modified=last_modified,
+                       body_hash=digest, landing=ref.to_dict())
+
+
+def poll_feeds(feeds: Iterable[FeedConfig], states: dict[str, FeedState], settings: Settings) -> list[PollOutcome]:
+    """Poll several feeds concurrently, at most ``fetch_per_host_limit`` at a time per host."""
+    feeds = list(feeds)
+    if not feeds:
+        return []
+    host_locks: dict[str, threading.BoundedSemaphore] = defaultdict(
+        lambda: threading.BoundedSemaphore(settings.fetch_per_host_limit))
+    registry_lock = threading.Lock()
+
+    def one(feed: FeedConfig) -> PollOutcome:
+        state = states.get(feed.source_id) or FeedState(url=feed.url)
+        host = urlsplit(state.url).hostname or ""
+        with registry_lock:
+            semaphore = host_locks[host]
+        with semaphore:
+            return poll_feed(client, feed, state, settings.landing_dir, settings.fetch_max_bytes)
+
+    with make_client(settings.user_agent, settings.fetch_connect_timeout_s, settings.fetch_read_timeout_s) as client, \
+            ThreadPoolExecutor(max_workers=max(1, min(settings.fetch_concurrency, len(feeds)))) as pool:
+        return list(pool.map(one, feeds))

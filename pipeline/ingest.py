@@ -1,0 +1,240 @@
+"""The ingest run: poll feeds into the landing zone, then process landed bodies and seeds through
+normalise -> validate -> dedup -> classify -> load, with every item accounted for."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipeline.classify.scorer import get_scorer
+from pipeline.feeds.config import FeedConfig, load_feed_list
+from pipeline.feeds.health import due_feeds, load_states, record_outcome, register_feeds
+from pipeline.feeds.landing import LandingRef, landed_refs, read_body
+from pipeline.feeds.parse import ParsedFeed, parse_feed
+from pipeline.feeds.poll import PollOutcome, poll_feeds
+from pipeline.load import load_items
+from pipeline.models import Item
+from pipeline.quarantine import quarantine_items
+from pipeline.settings import Settings
+from pipeline.sources.seeds import SOURCE_ID as SEEDS_SOURCE_ID
+from pipeline.sources.seeds import load_seeds
+from pipeline.validate import check_item
+from pipeline.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    run_id: str
+    kind: str = "ingest"
+    items_seen: int = 0
+    loaded: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    relevant: int = 0
+    feeds_ok: int = 0
+    feeds_failed: int = 0
+    feeds_skipped: int = 0
+    feed_errors: list[dict[str, str]] = field(default_factory=list)
+    feed_warnings: list[dict[str, str]] = field(default_factory=list)
+    validation_warnings: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def accounted(self) -> bool:
+        return self.items_seen == self.loaded + self.updated + self.duplicates + self.quarantined
+
+
+def new_run_id(kind: str = "ingest", now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return f"{kind}-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def feed_list(settings: Settings, feeds_file: Path | None) -> list[FeedConfig]:
+    path = feeds_file or settings.feeds_file
+    return load_feed_list(path) if Path(path).exists() else []
+
+
+def plan_polls(settings: Settings, feeds_file: Path | None = None, *, only_due: bool = True,
+               now: datetime | None = None) -> list[FeedConfig]:
+    """The feeds to poll now (registering new ones in the warehouse)."""
+    feeds = feed_list(settings, feeds_file)
+    now = now or datetime.now(UTC)
+    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        register_feeds(con, feeds)
+        states = load_states(con, feeds)
+    return due_feeds(feeds, states, now) if only_due else [f for f in feeds if not (
+        states.get(f.source_id) and states[f.source_id].retired)]
+
+
+def poll(settings: Settings, feeds: list[FeedConfig]) -> list[dict[str, Any]]:
+    """Fetch the given feeds into the landing zone. Returns small JSON-able outcomes (for XCom)."""
+    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        states = load_states(con, feeds)
+    return [o.to_dict() for o in poll_feeds(feeds, states, settings)]
+
+
+def _parse_landed(ref: LandingRef, language: str | None, fetched_at: datetime) -> ParsedFeed:
+    try:
+        body, headers = read_body(ref)
+    except OSError as exc:
+        return ParsedFeed(error=f"landed body unreadable: {exc}")
+    return parse_feed(body, headers, source_id=ref.source_id, source_name=ref.feed_name,
+                      language_hint=language, fetched_at=fetched_at)
+
+
+def process(settings: Settings, outcomes: list[dict[str, Any]], *, include_seeds: bool = True,
+            run_id: str | None = None, kind: str = "ingest", feeds_file: Path | None = None) -> IngestSummary:
+    """Parse what the polls landed, add the seeds, validate, dedup, classify and load: one run."""
+    now = datetime.now(UTC)
+    summary = IngestSummary(run_id=run_id or new_run_id(kind, now), kind=kind)
+    languages = {f.source_id: f.language for f in feed_list(settings, feeds_file)}
+    polls = [PollOutcome.from_dict(o) for o in outcomes]
+    items: list[Item] = []
+    parsed_by_source: dict[str, ParsedFeed] = {}
+    for outcome in polls:
+        ref = outcome.landing_ref
+        if ref is None:
+            continue
+        parsed = _parse_landed(ref, languages.get(outcome.source_id), datetime.fromisoformat(ref.fetched_at))
+        parsed_by_source[outcome.source_id] = parsed
+        items.extend(parsed.items)
+    if include_seeds and settings.seeds_dir.exists():
+        items.extend(load_seeds(settings.seeds_dir))
+
+    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        _start_run(con, summary, now)
+        _ensure_seed_source(con)
+        per_source_loaded = _validate_classify_load(con, settings, items, summary, now)
+        for outcome in polls:
+            parsed = parsed_by_source.get(outcome.source_id)
+            item_times = [i.published_at for i in parsed.items if i.published_at] if parsed else []
+            record_outcome(con, outcome, item_times=item_times, ttl_minutes=parsed.ttl_minutes if parsed else None,
+                           parse_error=parsed.error if parsed else None,
+                           items_loaded=per_source_loaded.get(outcome.source_id, 0))
+            _count_feed(summary, outcome, parsed)
+        _finish_run(con, summary, now)
+    log.info("ingest %s: %s", summary.run_id, json.dumps(summary.to_dict()))
+    return summary
+
+
+def _count_feed(summary: IngestSummary, outcome: PollOutcome, parsed: ParsedFeed | None) -> None:
+    error = outcome.error or (parsed.error if parsed else None)
+    if outcome.outcome == "retired" and outcome.status is None:
+        summary.feeds_skipped += 1
+    elif error:
+        summary.feeds_failed += 1
+        summary.feed_errors.append({"feed": outcome.feed_name, "url": outcome.url, "error": error})
+    else:
+        summary.feeds_ok += 1
+        if parsed and parsed.warning:
+            summary.feed_warnings.append({"feed": outcome.feed_name, "warning": parsed.warning})
+
+
+def _validate_classify_load(con: duckdb.DuckDBPyConnection, settings: Settings, items: list[Item],
+                            summary: IngestSummary, now: datetime) -> dict[str, int]:
+    summary.items_seen += len(items)
+    passed: list[Item] = []
+    rejected: list[tuple[Item, list[dict[str, Any]]]] = []
+    for item in items:
+        failures = check_item(item, now)
+        errors = [f for f in failures if f.severity == "error"]
+        warnings = [f for f in failures if f.severity == "warning"]
+        if errors:
+            rejected.append((item, [f.as_dict() for f in failures]))
+            continue
+        if warnings:
+            summary.validation_warnings += 1
+            item.flags.extend(f"warn:{w.expectation}" for w in warnings)
+        passed.append(item)
+    quarantine_items(con, rejected, summary.run_id, now)
+    summary.quarantined += len(rejected)
+
+    scorer = get_scorer(settings.taxonomy_file)
+    relevance = {item.article_id: scorer.score(item.title, f"{item.summary}\n{item.body}") for item in passed}
+    result = load_items(con, passed, relevance, summary.run_id, now)
+    summary.loaded += len(result.loaded)
+    summary.updated += len(result.updated)
+    summary.duplicates += result.duplicate_count
+    new_or_changed = set(result.loaded) | set(result.updated)
+    summary.relevant += sum(1 for a in new_or_changed if relevance[a].label >= 1)
+    per_source: dict[str, int] = {}
+    for item in passed:
+        if item.article_id in set(result.loaded) | set(result.duplicates):
+            per_source[item.source_id] = per_source.get(item.source_id, 0) + 1
+    return per_source
+
+
+def _ensure_seed_source(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("INSERT INTO sources (source_id, kind, name) VALUES (?, 'seed', 'seed documents') "
+                "ON CONFLICT DO NOTHING", [SEEDS_SOURCE_ID])
+
+
+def _start_run(con: duckdb.DuckDBPyConnection, summary: IngestSummary, now: datetime) -> None:
+    con.execute("INSERT INTO runs (run_id, kind, started_at, status) VALUES (?, ?, ?, 'running') "
+                "ON CONFLICT DO NOTHING", [summary.run_id, summary.kind, now])
+
+
+def _finish_run(con: duckdb.DuckDBPyConnection, summary: IngestSummary, started: datetime) -> None:
+    con.execute(
+        "UPDATE runs SET finished_at = ?, status = 'success', items_seen = ?, loaded = ?, updated = ?, "
+        "duplicates = ?, quarantined = ?, feeds_ok = ?, feeds_failed = ?, details = ? WHERE run_id = ?",
+        [datetime.now(UTC), summary.items_seen, summary.loaded, summary.updated, summary.duplicates,
+         summary.quarantined, summary.feeds_ok, summary.feeds_failed, json.dumps(summary.to_dict()),
+         summary.run_id])
+
+
+def run_ingest(settings: Settings, feeds_file: Path | None = None, *, include_seeds: bool = True,
+               include_feeds: bool = True, only_due: bool = False) -> IngestSummary:
+    """Poll and process in one call (the CLI's ``ingest``)."""
+    outcomes: list[dict[str, Any]] = []
+    if include_feeds:
+        feeds = plan_polls(settings, feeds_file, only_due=only_due)
+        outcomes = poll(settings, feeds)
+    return process(settings, outcomes, include_seeds=include_seeds, feeds_file=feeds_file)
+
+
+def replay(settings: Settings, *, feed_name: str | None = None) -> IngestSummary:
+    """Re-process every landed body (optionally of one feed) without the network."""
+    refs = [r for r in landed_refs(settings.landing_dir) if feed_name in (None, r.feed_name)]
+    now = datetime.now(UTC)
+    summary = IngestSummary(run_id=new_run_id("replay", now), kind="replay")
+    languages = {f.source_id: f.language for f in feed_list(settings, None)}
+    items: list[Item] = []
+    for ref in refs:
+        parsed = _parse_landed(ref, languages.get(ref.source_id), datetime.fromisoformat(ref.fetched_at))
+        if parsed.error:
+            summary.feeds_failed += 1
+            summary.feed_errors.append({"feed": ref.feed_name, "url": ref.url, "error": parsed.error})
+        else:
+            summary.feeds_ok += 1
+        items.extend(parsed.items)
+    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        _start_run(con, summary, now)
+        _validate_classify_load(con, settings, items, summary, now)
+        _finish_run(con, summary, now)
+    return summary
+
+
+def due_feed_specs(settings: Settings, feeds_file: Path | None = None) -> list[dict[str, Any]]:
+    """The feeds due for polling as small dicts (one per mapped Airflow task)."""
+    return [{"name": f.name, "url": f.url, "language": f.language, "tags": list(f.tags)}
+            for f in plan_polls(settings, feeds_file, only_due=True)]
+
+
+def poll_one(settings: Settings, spec: dict[str, Any]) -> dict[str, Any]:
+    """Poll a single feed given as a dict from ``due_feed_specs``; returns its outcome dict."""
+    feed = FeedConfig(name=spec["name"], url=spec["url"], language=spec.get("language"),
+                      tags=tuple(spec.get("tags") or ()))
+    return poll(settings, [feed])[0]

@@ -1,0 +1,202 @@
+"""Transactional, idempotent loading of classified items into the warehouse.
+
+Loading the same items twice leaves the same rows: an item whose id is known and whose content is unchanged
+is counted as a duplicate and not touched; an edited item becomes a new revision of its article."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from pipeline.dedup import KnownArticle, SameArticleIndex, find_duplicates
+from pipeline.models import Item, Relevance
+from pipeline.normalize import title_key
+
+_ARTICLE_SCHEMA = pa.schema([
+    ("article_id", pa.string()), ("source_kind", pa.string()), ("source_id", pa.string()),
+    ("source_name", pa.string()), ("guid", pa.string()), ("url", pa.string()),
+    ("canonical_url", pa.string()), ("title", pa.string()), ("summary", pa.string()),
+    ("summary_html", pa.string()), ("body", pa.string()), ("author", pa.string()),
+    ("tags", pa.list_(pa.string())), ("published_at", pa.timestamp("us", tz="UTC")),
+    ("published_precision", pa.string()), ("updated_at", pa.timestamp("us", tz="UTC")),
+    ("ingested_at", pa.timestamp("us", tz="UTC")), ("last_seen_at", pa.timestamp("us", tz="UTC")),
+    ("first_run_id", pa.string()), ("language", pa.string()), ("content_hash", pa.string()),
+    ("title_key", pa.string()), ("relevance_score", pa.float64()), ("relevance_label", pa.int8()),
+    ("topics", pa.list_(pa.string())), ("evidence", pa.string()), ("classifier_version", pa.string()),
+    ("story_id", pa.string()), ("duplicate_of", pa.string()), ("flags", pa.list_(pa.string())),
+    ("revision", pa.int32()),
+])
+_COLUMNS = ", ".join(_ARTICLE_SCHEMA.names)
+
+
+@dataclass(slots=True)
+class LoadResult:
+    loaded: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)  # same article as another one, kept as a member
+    unchanged: list[str] = field(default_factory=list)  # seen before with the same content
+
+    @property
+    def duplicate_count(self) -> int:
+        return len(self.duplicates) + len(self.unchanged)
+
+
+def _row(item: Item, relevance: Relevance, run_id: str, now: datetime, story_id: str,
+         duplicate_of: str | None, revision: int) -> dict[str, object]:
+    return {
+        "article_id": item.article_id, "source_kind": item.source_kind, "source_id": item.source_id,
+        "source_name": item.source_name, "guid": item.guid, "url": item.url,
+        "canonical_url": item.canonical_url, "title": item.title, "summary": item.summary,
+        "summary_html": item.summary_html, "body": item.body, "author": item.author, "tags": item.tags,
+        "published_at": item.published_at, "published_precision": item.published_precision,
+        "updated_at": item.updated_at, "ingested_at": now, "last_seen_at": now, "first_run_id": run_id,
+        "language": item.language, "content_hash": item.content_hash, "title_key": title_key(item.title),
+        "relevance_score": relevance.score, "relevance_label": relevance.label,
+        "topics": list(relevance.topics), "evidence": json.dumps(list(relevance.evidence), ensure_ascii=False),
+        "classifier_version": relevance.version, "story_id": story_id, "duplicate_of": duplicate_of,
+        "flags": item.flags, "revision": revision,
+    }
+
+
+def _existing(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, tuple[str, int, str | None]]:
+    if not ids:
+        return {}
+    con.register("incoming_ids", pa.table({"article_id": ids}))
+    rows = con.execute(
+        "SELECT a.article_id, a.content_hash, a.revision, a.story_id FROM articles a "
+        "JOIN incoming_ids USING (article_id)"
+    ).fetchall()
+    con.unregister("incoming_ids")
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def _known_matches(con: duckdb.DuckDBPyConnection, items: list[Item]) -> Iterable[KnownArticle]:
+    """Articles already in the warehouse that share a content hash, canonical URL or title key."""
+    probe = pa.table({
+        "content_hash": [i.content_hash for i in items],
+        "canonical_url": [i.canonical_url for i in items],
+        "title_key": [title_key(i.title) for i in items],
+    })
+    con.register("probe", probe)
+    rows = con.execute(
+        """
+        SELECT DISTINCT a.article_id, a.story_id, a.content_hash, a.canonical_url, a.title_key,
+               coalesce(a.published_at, a.ingested_at)
+        FROM articles a
+        WHERE a.duplicate_of IS NULL AND (
+              a.content_hash IN (SELECT content_hash FROM probe)
+           OR a.canonical_url IN (SELECT canonical_url FROM probe WHERE canonical_url IS NOT NULL)
+           OR a.title_key IN (SELECT title_key FROM probe))
+        ORDER BY 6, 1
+        """
+    ).fetchall()
+    con.unregister("probe")
+    return [KnownArticle(*row) for row in rows]
+
+
+def load_items(con: duckdb.DuckDBPyConnection, items: list[Item], relevance: dict[str, Relevance],
+               run_id: str, now: datetime) -> LoadResult:
+    """Insert new articles, revise edited ones, record duplicates; one transaction."""
+    result = LoadResult()
+    unique: list[Item] = []
+    seen_ids: set[str] = set()
+    for item in items:
+        if item.article_id in seen_ids:
+            result.unchanged.append(item.article_id)
+        else:
+            seen_ids.add(item.article_id)
+            unique.append(item)
+
+    con.execute("BEGIN")
+    try:
+        existing = _existing(con, [i.article_id for i in unique])
+        new_items = [i for i in unique if i.article_id not in existing]
+        duplicates = find_duplicates(new_items, SameArticleIndex(_known_matches(con, new_items)),
+                                     existing_ids={})
+        inserts: list[dict[str, object]] = []
+        revisions: list[dict[str, object]] = []
+        for item in unique:
+            rel = relevance[item.article_id]
+            if item.article_id in existing:
+                old_hash, old_revision, story_id = existing[item.article_id]
+                if old_hash == item.content_hash:
+                    result.unchanged.append(item.article_id)
+                    continue
+                _revise(con, item, rel, old_revision + 1, now)
+                revisions.append(_revision(item, old_revision + 1, now, run_id))
+                result.updated.append(item.article_id)
+                continue
+            match = duplicates.get(item.article_id)
+            story_id = match.story_id if match else item.article_id
+            inserts.append(_row(item, rel, run_id, now, story_id or item.article_id,
+                                match.original_id if match else None, 1))
+            revisions.append(_revision(item, 1, now, run_id))
+            (result.duplicates if match else result.loaded).append(item.article_id)
+        if inserts:
+            con.register("new_articles", pa.Table.from_pylist(inserts, schema=_ARTICLE_SCHEMA))
+            con.execute(f"INSERT INTO articles ({_COLUMNS}) SELECT {_COLUMNS} FROM new_articles")
+            con.unregister("new_articles")
+        if revisions:
+            con.register("new_revisions", pa.Table.from_pylist(revisions))
+            con.execute("INSERT INTO article_revisions SELECT article_id, revision, title, summary, "
+                        "content_hash, seen_at, run_id FROM new_revisions")
+            con.unregister("new_revisions")
+        touched = [r["story_id"] for r in inserts] + [
+            existing[a][2] for a in result.updated if existing[a][2]]
+        refresh_stories(con, sorted({str(s) for s in touched if s}))
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _revision(item: Item, revision: int, now: datetime, run_id: str) -> dict[str, object]:
+    return {"article_id": item.article_id, "revision": revision, "title": item.title, "summary": item.summary,
+            "content_hash": item.content_hash, "seen_at": now, "run_id": run_id}
+
+
+def _revise(con: duckdb.DuckDBPyConnection, item: Item, rel: Relevance, revision: int, now: datetime) -> None:
+    con.execute(
+        """
+        UPDATE articles SET title = ?, summary = ?, summary_html = ?, body = ?, author = ?, tags = ?,
+               updated_at = ?, last_seen_at = ?, content_hash = ?, title_key = ?, relevance_score = ?,
+               relevance_label = ?, topics = ?, evidence = ?, classifier_version = ?, flags = ?, revision = ?,
+               published_at = coalesce(published_at, ?)
+        WHERE article_id = ?
+        """,
+        [item.title, item.summary, item.summary_html, item.body, item.author, item.tags, item.updated_at, now,
+         item.content_hash, title_key(item.title), rel.score, rel.label, list(rel.topics),
+         json.dumps(list(rel.evidence), ensure_ascii=False), rel.version, item.flags, revision,
+         item.published_at, item.article_id],
+    )
+
+
+def refresh_stories(con: duckdb.DuckDBPyConnection, story_ids: list[str]) -> None:
+    """Recompute the aggregate rows of the given stories from their member articles."""
+    if not story_ids:
+        return
+    con.register("touched_stories", pa.table({"story_id": story_ids}))
+    con.execute(
+        """
+        INSERT OR REPLACE INTO stories
+        SELECT a.story_id,
+               min(coalesce(a.published_at, a.ingested_at)),
+               max(coalesce(a.published_at, a.ingested_at)),
+               arg_max(a.title, (a.duplicate_of IS NULL, a.relevance_score, -epoch(a.ingested_at))),
+               arg_max(a.article_id, (a.duplicate_of IS NULL, a.relevance_score, -epoch(a.ingested_at))),
+               count(*),
+               list_sort(list(DISTINCT a.source_name)),
+               list_sort(list(DISTINCT a.language) FILTER (WHERE a.language IS NOT NULL)),
+               max(a.relevance_score),
+               list_sort(list_distinct(flatten(list(a.topics))))
+        FROM articles a JOIN touched_stories USING (story_id)
+        GROUP BY a.story_id
+        """
+    )
+    con.unregister("touched_stories")

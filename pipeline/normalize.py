@@ -1,0 +1,124 @@
+"""Text, URL, date and identity normalisation shared by every source."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from selectolax.lexbor import LexborHTMLParser
+
+_TRACKING_PARAMS = re.compile(
+    r"^(utm_[a-z_]+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|igshid|yclid|_hsenc|_hsmi|"
+    r"mkt_tok|oly_anon_id|oly_enc_id|vero_id|ref_src|cmpid|ncid|sr_share|smid|at_medium|at_campaign)$",
+    re.IGNORECASE,
+)
+_WHITESPACE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TITLE_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
+_OUTLET_SUFFIX = re.compile(r"\s+[-–—|:]\s+[^-–—|:]{2,40}$")
+_SECTION_PREFIX = re.compile(r"^(opinion|analysis|live|watch|video|explainer|exclusive|breaking)\s*[|:–—-]\s*", re.I)
+
+
+def clean_text(text: str | None) -> str:
+    """Unicode-normalise, drop control characters, fold runs of spaces and blank lines."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    lines = [_WHITESPACE.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+_BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote", "section")
+
+
+def html_to_text(html: str | None) -> str:
+    """Readable text from an HTML fragment: scripts and styles dropped, blocks on their own lines."""
+    if not html:
+        return ""
+    if "<" not in html and "&" not in html:
+        return clean_text(html)
+    tree = LexborHTMLParser(f"<div>{html}</div>")
+    tree.strip_tags(["script", "style", "noscript", "iframe", "object", "embed", "svg", "template"])
+    root = tree.body or tree.root
+    if root is None:
+        return ""
+    for tag in _BLOCK_TAGS:
+        for node in root.css(tag):
+            node.insert_after("\n")
+    return clean_text(root.text(deep=True, separator=""))
+
+
+def canonical_url(url: str | None) -> str | None:
+    """Stable form of an article URL: lower-case scheme/host, no tracking parameters, no fragment,
+    no default port, no trailing slash on paths. Non-http(s) URLs are returned unchanged."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    if scheme not in {"http", "https"}:
+        return url
+    host = (parts.hostname or "").lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    port = parts.port if parts.port and parts.port not in {80, 443} else None
+    netloc = f"{host}:{port}" if port else host
+    path = re.sub(r"/{2,}", "/", parts.path or "/")
+    if len(path) > 1:
+        path = path.rstrip("/")
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                             if not _TRACKING_PARAMS.match(k)))
+    return urlunsplit(("https", netloc, path, query, ""))
+
+
+def sha256_hex(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+def content_hash(title: str, text: str) -> str:
+    """Hash of the normalised title and text: equal for the same article republished verbatim."""
+    return sha256_hex(title_key(title), " ".join(text.lower().split()))
+
+
+def title_key(title: str) -> str:
+    """Media Cloud style normalised title: no outlet suffix or section prefix, case and punctuation folded."""
+    title = _SECTION_PREFIX.sub("", title.strip())
+    title = _OUTLET_SUFFIX.sub("", title)
+    return " ".join(_TITLE_PUNCT.sub(" ", title.lower()).split())
+
+
+def article_id(source_id: str, identity: str) -> str:
+    """Stable article id from its source and its identity there (guid, canonical URL or file name)."""
+    return sha256_hex(source_id, identity)[:24]
+
+
+def derive_title(text: str, max_len: int = 140) -> str:
+    """A headline for text that has none: its lead line when that reads as a headline, else its first
+    sentence, shortened at a word boundary."""
+    first_line = text.strip().split("\n", 1)[0].strip()
+    if first_line and len(first_line) <= 200 and not first_line.endswith((".", "!", "?", '"', "”")):
+        candidate = first_line
+    else:
+        match = re.match(r"(.+?[.!?])(\s|$)", first_line)
+        candidate = match.group(1) if match else first_line
+    candidate = candidate.rstrip(" .")
+    if len(candidate) <= max_len:
+        return candidate
+    cut = candidate[:max_len].rsplit(" ", 1)[0].rstrip(" ,;:-–—")
+    return f"{cut}…"
+
+
+def to_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

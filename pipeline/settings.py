@@ -1,0 +1,52 @@
+"""Typed settings, parsed once from the environment (``NEWSWATCH_*``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Where newswatch reads and writes, and how it behaves. Every field maps to ``NEWSWATCH_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWATCH_", extra="ignore")
+
+    db: Path = Field(default=PROJECT_ROOT / "warehouse" / "newswatch.duckdb", description="DuckDB file")
+    seeds_dir: Path = Field(default=PROJECT_ROOT / "seeds", description="seed documents (*.txt)")
+    feeds_file: Path = Field(default=PROJECT_ROOT / "seeds" / "feeds.toml", description="feed list")
+    landing_dir: Path = Field(default=PROJECT_ROOT / "warehouse" / "landing", description="raw fetched bodies")
+    digest_dir: Path = Field(default=PROJECT_ROOT / "warehouse" / "digests", description="digest archive")
+    taxonomy_file: Path | None = Field(default=None, description="relevance taxonomy (default: bundled)")
+
+    fetch_connect_timeout_s: float = 5.0
+    fetch_read_timeout_s: float = 15.0
+    fetch_max_bytes: int = 10 * 1024 * 1024
+    fetch_per_host_limit: int = 2
+    fetch_concurrency: int = 8
+    user_agent: str = "newswatch/0.1 (+https://github.com/newswatch; transatlantic security monitor)"
+
+    validation_max_error_rate: float = 0.5
+    db_lock_timeout_s: float = 600.0
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "newswatch@localhost"
+    digest_to: str = ""
+
+    @property
+    def digest_recipients(self) -> list[str]:
+        return [address.strip() for address in self.digest_to.split(",") if address.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests that change the environment call ``get_settings.cache_clear()``."""
+    return Settings()

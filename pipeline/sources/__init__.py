@@ -1,0 +1,1 @@
+"""Where articles come from: seed documents and RSS/Atom/RDF/JSON feeds."""

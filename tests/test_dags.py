@@ -1,0 +1,80 @@
+"""DAG integrity (Astronomer style): imports cleanly, tagged, retried, pooled, nothing heavy at parse time."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.settings import PROJECT_ROOT
+
+DAGS = PROJECT_ROOT / "dags"
+EXPECTED = {"newswatch_ingest", "newswatch_digest"}
+
+
+def _airflow_env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow' / 'airflow.db'}",
+        "NEWSWATCH_DB": str(tmp_path / "never" / "created.duckdb"),
+    })
+    return env
+
+
+_PARSE_PROBE = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+dags = {}
+for dag_id, dag in bag.dags.items():
+    dags[dag_id] = {
+        "tags": sorted(dag.tags), "doc": bool(dag.doc_md),
+        "tasks": {t.task_id: {"retries": t.retries, "pool": t.pool, "doc": bool(t.doc_md or t.doc)}
+                  for t in dag.tasks},
+    }
+heavy = [m for m in ("duckdb", "great_expectations", "feedparser", "matplotlib", "pandas") if m in sys.modules]
+print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": dags, "heavy": heavy}))
+"""
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    tmp_path = tmp_path_factory.mktemp("dagbag")
+    result = subprocess.run([sys.executable, "-c", _PARSE_PROBE, str(DAGS)], env=_airflow_env(tmp_path),
+                            capture_output=True, text=True, timeout=300, check=True)
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    data["tmp_path"] = str(tmp_path)
+    return data
+
+
+def test_no_import_errors_and_all_dags_present(parsed):
+    assert parsed["errors"] == {}
+    assert set(parsed["dags"]) >= EXPECTED
+
+
+def test_every_dag_tagged_documented_and_retried(parsed):
+    for dag_id in EXPECTED:
+        dag = parsed["dags"][dag_id]
+        assert "newswatch" in dag["tags"] and dag["doc"]
+        for task_id, task in dag["tasks"].items():
+            assert task["retries"] >= 1, f"{dag_id}.{task_id} has no retries"
+            assert task["doc"], f"{dag_id}.{task_id} has no docs"
+
+
+def test_warehouse_tasks_use_the_single_writer_pool(parsed):
+    tasks = parsed["dags"]["newswatch_ingest"]["tasks"]
+    assert tasks["process"]["pool"] == "warehouse" and tasks["plan_feeds"]["pool"] == "warehouse"
+    assert tasks["poll_feed"]["pool"] == "feeds"
+    assert parsed["dags"]["newswatch_digest"]["tasks"]["build_digest"]["pool"] == "warehouse"
+
+
+def test_parsing_touches_no_warehouse_and_imports_nothing_heavy(parsed):
+    assert parsed["heavy"] == []
+    assert not (Path(parsed["tmp_path"]) / "never").exists()

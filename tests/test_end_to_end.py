@@ -1,0 +1,62 @@
+"""The whole system through Airflow itself: ``airflow dags test`` of ingest then digest on a temporary
+AIRFLOW_HOME (real SQLite metadata DB) and warehouse, with one feed served over loopback HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.conftest import FIXTURES, VENV_BIN
+from tests.test_dags import _airflow_env
+
+pytestmark = pytest.mark.airflow
+
+
+def _run(args: list[str], env: dict[str, str]) -> str:
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"{args} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return result.stdout + result.stderr
+
+
+def test_ingest_then_digest_through_airflow(tmp_path: Path, httpserver: HTTPServer):
+    feed = (FIXTURES / "feeds" / "alliance_rss.xml").read_bytes()
+    httpserver.expect_request("/alliance.xml").respond_with_data(feed, content_type="application/rss+xml")
+    feeds_file = tmp_path / "feeds.toml"
+    feeds_file.write_text(f'[[feeds]]\nname = "Alliance Watch"\nurl = "{httpserver.url_for("/alliance.xml")}"\n'
+                          'language = "en"\n', encoding="utf-8")
+    env = _airflow_env(tmp_path)
+    env.update({"NEWSWATCH_DB": str(tmp_path / "wh.duckdb"), "NEWSWATCH_DIGEST_DIR": str(tmp_path / "digests"),
+                "NEWSWATCH_LANDING_DIR": str(tmp_path / "landing"), "NEWSWATCH_FEEDS_FILE": str(feeds_file),
+                "NO_PROXY": "127.0.0.1,localhost"})
+    airflow = str(VENV_BIN / "airflow")
+    _run([airflow, "db", "migrate"], env)
+    ingest_log = _run([airflow, "dags", "test", "newswatch_ingest"], env)
+    assert "state=success" in ingest_log
+    today = datetime.now(UTC).date().isoformat()
+    digest_log = _run([airflow, "dags", "test", "newswatch_digest", today], env)
+    assert "state=success" in digest_log
+
+    con = duckdb.connect(env["NEWSWATCH_DB"], read_only=True)
+    seeds = con.execute("SELECT source_name, published_precision FROM articles WHERE source_kind = 'seed'").fetchall()
+    feed_titles = [r[0] for r in con.execute(
+        "SELECT title FROM articles WHERE source_kind = 'feed' ORDER BY title").fetchall()]
+    runs = con.execute("SELECT items_seen, loaded, feeds_ok, feeds_failed FROM runs WHERE kind = 'ingest'").fetchall()
+    con.close()
+    assert len(seeds) == 5
+    assert len(feed_titles) == 3 and any("Polish airspace" in t for t in feed_titles)
+    assert runs == [(8, 8, 1, 0)]
+
+    html = (tmp_path / "digests" / f"{today}.html").read_text(encoding="utf-8")
+    text = (tmp_path / "digests" / f"{today}.txt").read_text(encoding="utf-8")
+    for seed_file in [s[0] for s in seeds]:
+        assert seed_file in text, f"{seed_file} missing from the digest"
+    assert "Russian drones violate Polish airspace" in html
+    assert "bakery" not in text.lower()  # not relevant, not in the digest
+    assert "<script" not in html
+    assert os.path.exists(tmp_path / "digests" / f"{today}.png")

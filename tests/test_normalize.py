@@ -1,0 +1,38 @@
+import pytest
+
+from pipeline.normalize import canonical_url, content_hash, derive_title, html_to_text, title_key
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("HTTP://WWW.Example.com/a/b/?utm_source=x&utm_medium=rss&id=7#section", "https://example.com/a/b?id=7"),
+    ("https://example.com/?fbclid=abc&gclid=def", "https://example.com/"),
+    ("https://example.com:443/path//to/", "https://example.com/path/to"),
+    ("https://example.com/x?b=2&a=1", "https://example.com/x?a=1&b=2"),
+    ("mailto:someone@example.com", "mailto:someone@example.com"),
+    (None, None),
+])
+def test_canonical_url(raw, expected):
+    assert canonical_url(raw) == expected
+
+
+def test_html_to_text_drops_scripts_and_keeps_blocks():
+    html = "<p>NATO &amp; the EU</p><script>alert(1)</script><p>met <b>today</b>.</p>"
+    assert html_to_text(html) == "NATO & the EU\nmet today."
+
+
+def test_title_key_folds_outlet_suffix_prefix_and_punctuation():
+    assert title_key("Opinion | NATO allies agree to spend more - BBC News") == "nato allies agree to spend more"
+    assert title_key("NATO allies agree to spend more!") == "nato allies agree to spend more"
+
+
+def test_content_hash_ignores_case_and_whitespace_but_not_words():
+    assert content_hash("A Title", "Some  text\nhere") == content_hash("a title", "some text here")
+    assert content_hash("A Title", "Some text") != content_hash("A Title", "Other text")
+
+
+def test_derive_title_prefers_headline_lead_line_else_first_sentence():
+    assert derive_title("Europe rearms\n\nThe body follows. More.") == "Europe rearms"
+    assert derive_title("The EU agreed. Then more happened.") == "The EU agreed"
+    long = "word " * 60 + "end."
+    title = derive_title(long)
+    assert title.endswith("…") and len(title) <= 141
