@@ -132,6 +132,31 @@ def query(sql: str, fmt: str, db: Path | None) -> None:
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per feed.")
+@click.option("--state", type=click.Choice(["active", "failing", "silent", "retired"]), default=None,
+              help="Only feeds in this state.")
+@db_option
+def feeds(as_json: bool, state: str | None, db: Path | None) -> None:
+    """Feed health: state (active, failing, silent, retired), last error, item counts and schedule."""
+    from pipeline.feeds.health import feed_health
+    from pipeline.warehouse import connect
+
+    settings = _settings(db)
+    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        rows = [r for r in feed_health(con) if state in (None, r["state"])]
+    if as_json:
+        for row in rows:
+            _emit(row)
+        return
+    from tabulate import tabulate
+
+    click.echo(tabulate(
+        [(r["name"], r["state"], r["item_count"], r["items_last_day"], r["last_success_at"] or "-",
+          r["next_poll_at"] or "-", (r["last_error"] or "")[:60]) for r in rows],
+        headers=["feed", "state", "items", "last 24h", "last success", "next poll", "last error"]))
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @db_option
 def status(as_json: bool, db: Path | None) -> None:

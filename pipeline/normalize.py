@@ -23,11 +23,24 @@ _OUTLET_SUFFIX = re.compile(r"\s+[-–—|:]\s+[^-–—|:]{2,40}$")
 _SECTION_PREFIX = re.compile(r"^(opinion|analysis|live|watch|video|explainer|exclusive|breaking)\s*[|:–—-]\s*", re.I)
 
 
+MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf©¨§¤¼½¾]|â€[™œ\u009d“”˜¦]|Â[\u00a0-\u00bf]|\ufffd")
+
+
+def fix_mojibake(text: str) -> str:
+    """Repair text that was decoded with the wrong charset somewhere upstream (ftfy), only when it shows
+    the tell-tale sequences, so clean text is never touched."""
+    if not MOJIBAKE.search(text):
+        return text
+    import ftfy
+
+    return ftfy.fix_text(text, normalization="NFC", uncurl_quotes=False)
+
+
 def clean_text(text: str | None) -> str:
-    """Unicode-normalise, drop control characters, fold runs of spaces and blank lines."""
+    """Repair mojibake, Unicode-normalise, drop control characters, fold runs of spaces and blank lines."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", fix_mojibake(text)).replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
     lines = [_WHITESPACE.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

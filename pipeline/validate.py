@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pipeline.models import Item
+from pipeline.normalize import MOJIBAKE as _MOJIBAKE
 
 Severity = Literal["error", "warning"]
-_MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf©¨§¤¼½¾]|â€[™œ\u009d“”˜¦]|\ufffd{1,}|Â[\u00a0-\u00bf]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)

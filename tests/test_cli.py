@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from pipeline.cli import main
 from tests.conftest import VENV_BIN
 
-COMMANDS = ["ingest", "replay", "digest", "query", "status"]
+COMMANDS = ["ingest", "replay", "digest", "query", "status", "feeds"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -33,7 +33,7 @@ def test_ingest_then_digest_through_airflow(tmp_path: Path, httpserver: HTTPServ
     env = _airflow_env(tmp_path)
     env.update({"NEWSWATCH_DB": str(tmp_path / "wh.duckdb"), "NEWSWATCH_DIGEST_DIR": str(tmp_path / "digests"),
                 "NEWSWATCH_LANDING_DIR": str(tmp_path / "landing"), "NEWSWATCH_FEEDS_FILE": str(feeds_file),
-                "NO_PROXY": "127.0.0.1,localhost"})
+                "NO_PROXY": "127.0.0.1,localhost", "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"})
     airflow = str(VENV_BIN / "airflow")
     _run([airflow, "db", "migrate"], env)
     ingest_log = _run([airflow, "dags", "test", "newswatch_ingest"], env)

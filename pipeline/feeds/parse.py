@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +25,54 @@ from pipeline.normalize import (
 )
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
+_XML_DECLARATION = re.compile(rb"<\?xml[^>]*?\?>")
+_DECLARED_ENCODING = re.compile(rb"encoding\s*=\s*[\"']([\w.:-]+)[\"']")
+_TAG = re.compile(rb"<(/?)([A-Za-z_][\w.-]*):([A-Za-z_][\w.-]*)")
+_NAMESPACE_DECLARATION = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=")
+_UNQUOTED_ATTRIBUTE = re.compile(rb"(<[^<>]*?\s[\w:.-]+)=([^\s\"'<>]+)(?=[\s/>])")
+
+
+_SINGLE_BYTE_CHARSETS = re.compile(rb"^(us-ascii|ascii|iso-8859-\d+|latin-?1|windows-125\d|cp125\d)$", re.I)
+_CHARSET_PARAM = re.compile(r";\s*charset\s*=\s*[\"']?[\w.:-]+[\"']?", re.I)
+
+
+def prefer_real_utf8(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """A document that declares a single-byte charset but is valid UTF-8 with multi-byte characters is
+    UTF-8 in practice (decoding it as Latin-1 would turn "é" into "Ã©"): declare it as such."""
+    declared_header = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", headers.get("content-type", ""), re.I)
+    declared_xml = _DECLARED_ENCODING.search(body[:500])
+    declared = [d for d in (declared_header and declared_header.group(1).encode(),
+                            declared_xml and declared_xml.group(1)) if d]
+    if not declared or not all(_SINGLE_BYTE_CHARSETS.match(d) for d in declared) or body.isascii():
+        return body, headers
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body, headers
+    fixed_headers = dict(headers)
+    if "content-type" in fixed_headers:
+        fixed_headers["content-type"] = _CHARSET_PARAM.sub("", fixed_headers["content-type"]) + "; charset=utf-8"
+    if declared_xml:
+        start, end = declared_xml.span(1)
+        body = body[:start] + b"utf-8" + body[end:]
+    return body, fixed_headers
+
+
+def repair_markup(body: bytes) -> bytes:
+    """Undo common publisher mistakes that leave strict XML parsers with nothing: a mangled or repeated
+    XML declaration, element names with an undeclared namespace prefix (``<rss:item>``), and unquoted
+    attribute values. Used only when a document yielded no entries."""
+    encoding = _DECLARED_ENCODING.search(body[:500])
+    repaired = _XML_DECLARATION.sub(b"", body).lstrip()
+    declared = set(_NAMESPACE_DECLARATION.findall(repaired)) | {b"xml"}
+    repaired = _TAG.sub(lambda m: m.group(0) if m.group(2) in declared else b"<" + m.group(1) + m.group(3),
+                        repaired)
+    previous = None
+    while previous != repaired:  # one attribute per pass and tag
+        previous = repaired
+        repaired = _UNQUOTED_ATTRIBUTE.sub(rb'\1="\2"', repaired)
+    prolog = b'<?xml version="1.0" encoding="' + (encoding.group(1) if encoding else b"utf-8") + b'"?>\n'
+    return prolog + repaired
 
 
 @dataclass(slots=True)
@@ -99,8 +148,16 @@ def parse_feed(body: bytes, headers: dict[str, str], *, source_id: str, source_n
     if _looks_like_json(body, headers):
         return _parse_json_feed(body, source_id=source_id, source_name=source_name,
                                 language_hint=language_hint, fetched_at=fetched_at)
+    body, headers = prefer_real_utf8(body, headers)
     try:
         parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
+        repaired_note = None
+        if parsed.get("bozo") and not parsed.entries:
+            second = feedparser.parse(repair_markup(body), response_headers=headers, sanitize_html=True,
+                                      resolve_relative_uris=True)
+            if second.entries:
+                repaired_note = f"recovered malformed XML ({type(parsed.bozo_exception).__name__})"
+                parsed = second
     except Exception as exc:  # feedparser is meant not to raise; a crash is still one feed's error
         return ParsedFeed(error=f"parser crashed: {type(exc).__name__}: {exc}")
     result = ParsedFeed(title=html_to_text(parsed.feed.get("title", "")) or None)
@@ -129,11 +186,14 @@ def parse_feed(body: bytes, headers: dict[str, str], *, source_id: str, source_n
     if parsed.get("bozo"):
         problem = f"{type(parsed.bozo_exception).__name__}: {parsed.bozo_exception}"
         if result.items:
-            result.warning = problem
+            result.warning = "; ".join(filter(None, [repaired_note, problem]))
         else:
             result.error = f"no entries; parse error {problem}"
-    elif not result.items and not parsed.get("version"):
-        result.error = "not a feed: no RSS, Atom, RDF or JSON Feed document found"
+    elif repaired_note:
+        result.warning = repaired_note
+    elif not result.items:
+        result.error = ("no entries in the document" if parsed.get("version")
+                        else "not a feed: no RSS, Atom, RDF or JSON Feed document found")
     return result
 
 
