@@ -55,8 +55,9 @@ def newswatch_ingest() -> None:
 
     @task(pool="warehouse", outlets=[ARTICLES], trigger_rule="none_failed")
     def process(outcomes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """Parse landed bodies and the seeds; validate, dedup, classify and load them in one transaction per
-        batch. Logs the run's counts: items_seen = loaded + updated + duplicates + quarantined."""
+        """Parse landed bodies and the seeds; validate (Great Expectations), dedup, classify and load them.
+        Logs the run's counts: items_seen = loaded + updated + duplicates + quarantined. Fails after loading
+        everything else when a source's batch broke the validation error-rate gate."""
         from pipeline.ingest import process as process_batch
         from pipeline.settings import get_settings
 
@@ -64,6 +65,9 @@ def newswatch_ingest() -> None:
         print(f"run {summary.run_id}: seen={summary.items_seen} loaded={summary.loaded} updated={summary.updated} "
               f"duplicates={summary.duplicates} quarantined={summary.quarantined} relevant={summary.relevant} "
               f"feeds_ok={summary.feeds_ok} feeds_failed={summary.feeds_failed}")
+        print(summary.validation)
+        if summary.gate_failures:  # everything else is loaded; this makes the bad batch visible in the UI
+            raise ValueError(f"validation gate: batches quarantined whole: {summary.gate_failures}")
         return summary.to_dict()
 
     process(poll_feed.expand(spec=plan_feeds()))

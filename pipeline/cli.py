@@ -46,8 +46,10 @@ def main() -> None:
 @click.option("--no-feeds", is_flag=True, help="Do not poll feeds.")
 @click.option("--due-only", is_flag=True, help="Poll only feeds whose next poll time has come.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON object.")
+@click.option("--strict", is_flag=True,
+              help="Exit 3 when a source's batch failed validation beyond the allowed error rate.")
 @db_option
-def ingest(feeds_file: Path | None, no_seeds: bool, no_feeds: bool, due_only: bool, as_json: bool,
+def ingest(feeds_file: Path | None, no_seeds: bool, no_feeds: bool, due_only: bool, as_json: bool, strict: bool,
            db: Path | None) -> None:
     """Poll feeds and read seeds, then validate, dedup, classify and load into the warehouse.
 
@@ -58,12 +60,18 @@ def ingest(feeds_file: Path | None, no_seeds: bool, no_feeds: bool, due_only: bo
                          only_due=due_only)
     if as_json:
         _emit(summary.to_dict())
+        if strict and summary.gate_failures:
+            raise SystemExit(3)
         return
     click.echo(f"run {summary.run_id}: {summary.items_seen} items seen, {summary.loaded} loaded, "
                f"{summary.updated} updated, {summary.duplicates} duplicates, {summary.quarantined} quarantined; "
                f"feeds {summary.feeds_ok} ok / {summary.feeds_failed} failed")
     for error in summary.feed_errors:
         click.echo(f"  feed {error['feed']}: {error['error']}", err=True)
+    for gate in summary.gate_failures:
+        click.echo(f"  validation gate: {gate['source_id']} {gate['failed']}/{gate['rows']} rows failed", err=True)
+    if strict and summary.gate_failures:
+        raise SystemExit(3)
 
 
 @main.command()
@@ -129,6 +137,66 @@ def query(sql: str, fmt: str, db: Path | None) -> None:
         from tabulate import tabulate
 
         click.echo(tabulate(rows, headers=columns, tablefmt="simple", maxcolwidths=60))
+
+
+@main.group()
+def quarantine() -> None:
+    """Items that failed validation: list them, show one, replay them after a fix."""
+
+
+@quarantine.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per row (id, reasons, source_id, ...).")
+@click.option("--all", "show_all", is_flag=True, help="Include released rows.")
+@db_option
+def quarantine_list(as_json: bool, show_all: bool, db: Path | None) -> None:
+    """List quarantined items with the expectations they failed."""
+    from pipeline.quarantine import list_quarantine
+    from pipeline.warehouse import connect
+
+    settings = _settings(db)
+    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        rows = list_quarantine(con, None if show_all else "open")
+    if as_json:
+        for row in rows:
+            _emit(row)
+        return
+    from tabulate import tabulate
+
+    click.echo(tabulate([(r["id"], r["status"], r["source_id"], (r["title"] or "")[:50],
+                          ", ".join(sorted({x["expectation"] for x in r["reasons"]}))) for r in rows],
+                        headers=["id", "status", "source", "title", "failed expectations"]))
+
+
+@quarantine.command("show")
+@click.argument("quarantine_id")
+@db_option
+def quarantine_show(quarantine_id: str, db: Path | None) -> None:
+    """Show one quarantined item in full, with its reasons and offending values (JSON)."""
+    from pipeline.quarantine import get_quarantined
+    from pipeline.warehouse import connect
+
+    settings = _settings(db)
+    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        row = get_quarantined(con, quarantine_id)
+    if row is None:
+        raise click.ClickException(f"no quarantined item with id {quarantine_id}")
+    click.echo(json.dumps(row, ensure_ascii=False, indent=2, default=str))
+
+
+@quarantine.command("replay")
+@click.option("--id", "ids", multiple=True, help="Replay only these ids (repeatable). Default: all open rows.")
+@click.option("--json", "as_json", is_flag=True, help="Print the replay summary as JSON.")
+@db_option
+def quarantine_replay(ids: tuple[str, ...], as_json: bool, db: Path | None) -> None:
+    """Re-validate quarantined items with the current code and rules and load what now passes."""
+    from pipeline.ingest import replay_quarantine
+
+    summary = replay_quarantine(_settings(db), list(ids) or None)
+    if as_json:
+        _emit(summary.to_dict())
+    else:
+        click.echo(f"quarantine replay {summary.run_id}: {summary.items_seen} re-validated, {summary.loaded} loaded, "
+                   f"{summary.updated} updated, {summary.duplicates} duplicates, {summary.quarantined} still failing")
 
 
 @main.command()

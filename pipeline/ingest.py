@@ -21,11 +21,12 @@ from pipeline.feeds.parse import ParsedFeed, parse_feed
 from pipeline.feeds.poll import PollOutcome, poll_feeds
 from pipeline.load import load_items
 from pipeline.models import Item
-from pipeline.quarantine import quarantine_items
+from pipeline.normalize import renormalize
+from pipeline.quarantine import open_items, quarantine_items, record_validation, release_quarantined
 from pipeline.settings import Settings
 from pipeline.sources.seeds import SOURCE_ID as SEEDS_SOURCE_ID
 from pipeline.sources.seeds import load_seeds
-from pipeline.validate import check_item
+from pipeline.validate import Failure, validate_items
 from pipeline.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class IngestSummary:
     feed_errors: list[dict[str, str]] = field(default_factory=list)
     feed_warnings: list[dict[str, str]] = field(default_factory=list)
     validation_warnings: int = 0
+    gate_failures: list[dict[str, Any]] = field(default_factory=list)
+    validation: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,38 +145,74 @@ def _count_feed(summary: IngestSummary, outcome: PollOutcome, parsed: ParsedFeed
             summary.feed_warnings.append({"feed": outcome.feed_name, "warning": parsed.warning})
 
 
+class ValidationGateError(RuntimeError):
+    """A source's batch failed validation beyond the allowed error rate; it was quarantined whole."""
+
+
 def _validate_classify_load(con: duckdb.DuckDBPyConnection, settings: Settings, items: list[Item],
                             summary: IngestSummary, now: datetime) -> dict[str, int]:
     summary.items_seen += len(items)
-    passed: list[Item] = []
-    rejected: list[tuple[Item, list[dict[str, Any]]]] = []
-    for item in items:
-        failures = check_item(item, now)
-        errors = [f for f in failures if f.severity == "error"]
-        warnings = [f for f in failures if f.severity == "warning"]
-        if errors:
-            rejected.append((item, [f.as_dict() for f in failures]))
-            continue
-        if warnings:
-            summary.validation_warnings += 1
-            item.flags.extend(f"warn:{w.expectation}" for w in warnings)
-        passed.append(item)
-    quarantine_items(con, rejected, summary.run_id, now)
-    summary.quarantined += len(rejected)
+    unique: list[Item] = []
+    seen: set[tuple[str, str]] = set()
+    for item in items:  # the same entry twice in one batch is a duplicate, not a validation problem
+        key = (item.article_id, item.content_hash)
+        if key in seen:
+            summary.duplicates += 1
+        else:
+            seen.add(key)
+            unique.append(item)
 
     scorer = get_scorer(settings.taxonomy_file)
-    relevance = {item.article_id: scorer.score(item.title, f"{item.summary}\n{item.body}") for item in passed}
+    relevance = {item.article_id: scorer.score(item.title, f"{item.summary}\n{item.body}") for item in unique}
+    report = validate_items(unique, relevance, now, settings.warn_only_expectations)
+    rejected_rows = {row for row in range(len(unique)) if report.errors(row)}
+    for source_id, rows in _rows_by_source(unique).items():
+        failed = sum(1 for row in rows if row in rejected_rows)
+        rate = failed / len(rows)
+        if len(rows) >= settings.validation_min_batch and rate > settings.validation_max_error_rate:
+            summary.gate_failures.append({"source_id": source_id, "rows": len(rows), "failed": failed,
+                                          "error_rate": round(rate, 3)})
+            for row in rows:
+                report.failures.setdefault(row, []).append(
+                    Failure("batch_error_rate", "source_id", round(rate, 3), "error"))
+                rejected_rows.add(row)
+
+    passed: list[Item] = []
+    rejected: list[tuple[Item, list[dict[str, Any]]]] = []
+    for row, item in enumerate(unique):
+        if row in rejected_rows:
+            rejected.append((item, [f.as_dict() for f in report.failures[row]]))
+            continue
+        warnings = report.warnings(row)
+        if warnings:
+            summary.validation_warnings += 1
+            item.flags.extend(f"warn:{w.expectation}" for w in warnings if f"warn:{w.expectation}" not in item.flags)
+        passed.append(item)
+    quarantine_items(con, rejected, summary.run_id, now)
+    record_validation(con, summary.run_id, report)
+    summary.quarantined += len(rejected)
+    summary.validation = "; ".join(filter(None, [summary.validation, report.summary_line()]))
+    log.info("run %s: %s", summary.run_id, report.summary_line())
+
     result = load_items(con, passed, relevance, summary.run_id, now)
     summary.loaded += len(result.loaded)
     summary.updated += len(result.updated)
     summary.duplicates += result.duplicate_count
-    new_or_changed = set(result.loaded) | set(result.updated)
-    summary.relevant += sum(1 for a in new_or_changed if relevance[a].label >= 1)
+    released = set(result.loaded) | set(result.updated) | set(result.duplicates)
+    release_quarantined(con, sorted(released), now)
+    summary.relevant += sum(1 for a in set(result.loaded) | set(result.updated) if relevance[a].label >= 1)
     per_source: dict[str, int] = {}
     for item in passed:
         if item.article_id in set(result.loaded) | set(result.duplicates):
             per_source[item.source_id] = per_source.get(item.source_id, 0) + 1
     return per_source
+
+
+def _rows_by_source(items: list[Item]) -> dict[str, list[int]]:
+    rows: dict[str, list[int]] = {}
+    for row, item in enumerate(items):
+        rows.setdefault(item.source_id, []).append(row)
+    return rows
 
 
 def _ensure_seed_source(con: duckdb.DuckDBPyConnection) -> None:
@@ -238,3 +277,17 @@ def poll_one(settings: Settings, spec: dict[str, Any]) -> dict[str, Any]:
     feed = FeedConfig(name=spec["name"], url=spec["url"], language=spec.get("language"),
                       tags=tuple(spec.get("tags") or ()))
     return poll(settings, [feed])[0]
+
+
+def replay_quarantine(settings: Settings, ids: list[str] | None = None) -> IngestSummary:
+    """Re-normalise and re-validate quarantined items with today's code and rules; load what now passes.
+
+    Items that still fail stay in quarantine with refreshed reasons."""
+    now = datetime.now(UTC)
+    summary = IngestSummary(run_id=new_run_id("quarantine-replay", now), kind="quarantine_replay")
+    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        items = [renormalize(item) for item in open_items(con, ids)]
+        _start_run(con, summary, now)
+        _validate_classify_load(con, settings, items, summary, now)
+        _finish_run(con, summary, now)
+    return summary

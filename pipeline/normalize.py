@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser
+
+from pipeline.models import Item
 
 _TRACKING_PARAMS = re.compile(
     r"^(utm_[a-z_]+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|igshid|yclid|_hsenc|_hsmi|"
@@ -131,6 +134,15 @@ def derive_title(text: str, max_len: int = 140) -> str:
         return candidate
     cut = candidate[:max_len].rsplit(" ", 1)[0].rstrip(" ,;:-–—")
     return f"{cut}…"
+
+
+def renormalize(item: Item) -> Item:
+    """The item passed through today's text and URL normalisation again (for quarantine replay)."""
+    title = clean_text(item.title).replace("\n", " ")
+    summary = clean_text(item.summary)
+    body = clean_text(item.body) if item.body else summary
+    return replace(item, title=title, summary=summary, body=body, canonical_url=canonical_url(item.url),
+                   content_hash=content_hash(title, body))
 
 
 def to_utc(value: datetime) -> datetime:

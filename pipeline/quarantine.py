@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from pipeline.models import Item
 from pipeline.normalize import sha256_hex
+
+if TYPE_CHECKING:
+    from pipeline.validate import ValidationReport
 
 
 def item_to_json(item: Item) -> dict[str, Any]:
@@ -43,3 +46,49 @@ def quarantine_items(con: duckdb.DuckDBPyConnection, rejected: list[tuple[Item, 
             [quarantine_id, run_id, item.source_id, item.article_id,
              json.dumps(item_to_json(item), ensure_ascii=False, default=str), json.dumps(reasons), now],
         )
+
+
+def release_quarantined(con: duckdb.DuckDBPyConnection, article_ids: list[str], now: datetime) -> int:
+    """Mark open quarantine rows as released once their article has loaded (after a fix)."""
+    if not article_ids:
+        return 0
+    rows = con.execute(
+        "UPDATE quarantine SET status = 'released', released_at = ? "
+        "WHERE status = 'open' AND list_contains(?, article_id) RETURNING quarantine_id",
+        [now, article_ids]).fetchall()
+    return len(rows)
+
+
+def record_validation(con: duckdb.DuckDBPyConnection, run_id: str, report: ValidationReport) -> None:
+    """Keep each validation run's outcome: success, rows, per-expectation counts and a few examples."""
+    batch = con.execute("SELECT count(*) FROM validation_runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
+    con.execute("INSERT INTO validation_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [run_id, batch, report.ran_at, report.success, report.rows_checked, report.rows_failed,
+                 json.dumps(report.results)])
+
+
+def list_quarantine(con: duckdb.DuckDBPyConnection, status: str | None = "open",
+                    limit: int = 1000) -> list[dict[str, Any]]:
+    rows = con.execute(
+        "SELECT quarantine_id, run_id, source_id, article_id, reasons, created_at, status, "
+        "json_extract_string(item, '$.title') AS title FROM quarantine "
+        "WHERE ? IS NULL OR status = ? ORDER BY created_at DESC, quarantine_id LIMIT ?",
+        [status, status, limit]).fetchall()
+    return [{"id": r[0], "run_id": r[1], "source_id": r[2], "article_id": r[3], "reasons": json.loads(r[4]),
+             "created_at": r[5].isoformat(), "status": r[6], "title": r[7]} for r in rows]
+
+
+def get_quarantined(con: duckdb.DuckDBPyConnection, quarantine_id: str) -> dict[str, Any] | None:
+    rows = con.execute("SELECT quarantine_id, run_id, source_id, reasons, created_at, status, item "
+                       "FROM quarantine WHERE quarantine_id = ?", [quarantine_id]).fetchall()
+    if not rows:
+        return None
+    r = rows[0]
+    return {"id": r[0], "run_id": r[1], "source_id": r[2], "reasons": json.loads(r[3]),
+            "created_at": r[4].isoformat(), "status": r[5], "item": json.loads(r[6])}
+
+
+def open_items(con: duckdb.DuckDBPyConnection, ids: list[str] | None = None) -> list[Item]:
+    rows = con.execute("SELECT item FROM quarantine WHERE status = 'open' AND (? IS NULL OR list_contains(?, "
+                       "quarantine_id)) ORDER BY created_at, quarantine_id", [ids, ids]).fetchall()
+    return [item_from_json(json.loads(r[0])) for r in rows]

@@ -30,7 +30,10 @@ class Settings(BaseSettings):
     fetch_concurrency: int = 8
     user_agent: str = "newswatch/0.1 (+https://github.com/newswatch; transatlantic security monitor)"
 
-    validation_max_error_rate: float = 0.5
+    validation_max_error_rate: float = Field(default=0.5, ge=0.0, le=1.0,
+                                             description="share of a source's batch that may fail")
+    validation_min_batch: int = Field(default=5, description="smaller batches never trip the error-rate gate")
+    validation_warn_only: str = Field(default="", description="comma list of expectations demoted to warnings")
     db_lock_timeout_s: float = 600.0
 
     smtp_host: str | None = None
@@ -40,6 +43,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "newswatch@localhost"
     digest_to: str = ""
+
+    @property
+    def warn_only_expectations(self) -> frozenset[str]:
+        return frozenset(name.strip() for name in self.validation_warn_only.split(",") if name.strip())
 
     @property
     def digest_recipients(self) -> list[str]:

@@ -1,20 +1,27 @@
-"""Validation rules for article candidates. Each rule has a severity: ``error`` sends the item to
-quarantine, ``warning`` lets it load with a flag."""
+"""The validation gate: a Great Expectations 1.x suite, defined here as code and versioned with it, run on
+every batch before anything reaches ``articles``.
+
+Each expectation carries a severity in its ``meta``: ``error`` sends the row to quarantine, ``warning`` lets it
+load with a flag. Rows are mapped back to items through a ``row_id`` column. The whole run is validated as
+one batch (GX is imported once per process); error rates are then judged per source."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
-from pipeline.models import Item
-from pipeline.normalize import MOJIBAKE as _MOJIBAKE
+from pipeline.models import Item, Relevance
+from pipeline.normalize import MOJIBAKE
 
 Severity = Literal["error", "warning"]
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+SUITE_NAME = "newswatch_articles"
+SUITE_VERSION = "2026.11.1"
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+_CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,38 +32,168 @@ class Failure:
     severity: Severity
 
     def as_dict(self) -> dict[str, Any]:
-        value = self.value if isinstance(self.value, int | float | bool | type(None)) else str(self.value)[:200]
-        return {"expectation": self.expectation, "column": self.column, "value": value,
-                "severity": self.severity}
+        value = self.value.item() if hasattr(self.value, "item") else self.value  # numpy scalar -> Python
+        value = value if isinstance(value, int | float | bool | type(None)) else str(value)[:200]
+        return {"expectation": self.expectation, "column": self.column, "value": value, "severity": self.severity}
 
 
-def check_item(item: Item, now: datetime) -> list[Failure]:
-    """Every rule the item breaks."""
-    failures: list[Failure] = []
+@dataclass(slots=True)
+class ValidationReport:
+    """Per-row failures and the suite's outcome, ready to store and to summarise."""
 
-    def fail(expectation: str, column: str, value: Any, severity: Severity = "error") -> None:
-        failures.append(Failure(expectation, column, value, severity))
+    rows_checked: int
+    failures: dict[int, list[Failure]] = field(default_factory=dict)  # row index -> failures
+    results: list[dict[str, Any]] = field(default_factory=list)  # per expectation: counts and examples
+    ran_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-    if not item.title.strip() and not item.summary.strip():
-        fail("title_or_summary_present", "title", item.title)
-    if item.source_kind == "feed" and not (item.url or item.guid):
-        fail("url_or_guid_present", "url", item.url)
-    if item.url and not re.match(r"^https?://", item.url, re.I):
-        fail("url_scheme_http", "url", item.url)
-    if item.published_at is not None and not (EARLIEST <= item.published_at <= now + timedelta(days=1)):
-        fail("published_at_in_range", "published_at", item.published_at.isoformat())
-    if len(item.title) > 1000:
-        fail("title_length_max", "title", len(item.title))
-    if len(item.body) > 2_000_000:
-        fail("body_length_max", "body", len(item.body))
-    for column in ("title", "summary", "body"):
-        text = getattr(item, column)
-        if _CONTROL.search(text):
-            fail("no_control_characters", column, text[:80])
-        if _MOJIBAKE.search(text):
-            fail("no_mojibake", column, _MOJIBAKE.search(text).group(0), "warning")  # type: ignore[union-attr]
-    if item.language is not None and not _LANGUAGE.match(item.language):
-        fail("language_code_valid", "language", item.language, "warning")
-    if item.title.strip() and item.title.strip().lower() == item.source_name.strip().lower():
-        fail("title_not_outlet_name", "title", item.title)
-    return failures
+    def errors(self, row: int) -> list[Failure]:
+        return [f for f in self.failures.get(row, []) if f.severity == "error"]
+
+    def warnings(self, row: int) -> list[Failure]:
+        return [f for f in self.failures.get(row, []) if f.severity == "warning"]
+
+    @property
+    def rows_failed(self) -> int:
+        return sum(1 for row in self.failures if self.errors(row))
+
+    @property
+    def success(self) -> bool:
+        return self.rows_failed == 0
+
+    def summary_line(self) -> str:
+        failing = [f"{r['expectation']}={r['unexpected_count']}" for r in self.results if r["unexpected_count"]]
+        return (f"validated {self.rows_checked} rows: {self.rows_failed} quarantined"
+                f"{'; ' + ', '.join(failing) if failing else ''}")
+
+
+# (expectation name shown to users, GX expectation class name, kwargs, severity, column for reports)
+def expectation_specs(now: datetime) -> list[tuple[str, str, dict[str, Any], Severity]]:
+    import pandas as pd
+
+    latest = pd.Timestamp(now + timedelta(days=1))
+    return [
+        ("title_or_summary_present", "ExpectColumnValuesToBeBetween",
+         {"column": "title_or_summary_chars", "min_value": 1}, "error"),
+        ("url_or_guid_present", "ExpectColumnValuesToNotBeNull", {"column": "identity"}, "error"),
+        ("url_scheme_http", "ExpectColumnValuesToMatchRegex", {"column": "url", "regex": r"^(?i:https?)://\S+$"},
+         "error"),
+        ("published_at_in_range", "ExpectColumnValuesToBeBetween",
+         {"column": "published_at", "min_value": pd.Timestamp(EARLIEST), "max_value": latest}, "error"),
+        ("title_length_max", "ExpectColumnValueLengthsToBeBetween", {"column": "title", "max_value": 1000}, "error"),
+        ("body_length_max", "ExpectColumnValueLengthsToBeBetween", {"column": "body", "max_value": 2_000_000},
+         "error"),
+        ("title_no_control_characters", "ExpectColumnValuesToNotMatchRegex",
+         {"column": "title", "regex": _CONTROL_CHARS}, "error"),
+        ("summary_no_control_characters", "ExpectColumnValuesToNotMatchRegex",
+         {"column": "summary", "regex": _CONTROL_CHARS}, "error"),
+        ("body_no_control_characters", "ExpectColumnValuesToNotMatchRegex",
+         {"column": "body", "regex": _CONTROL_CHARS}, "error"),
+        ("title_not_outlet_name", "ExpectColumnValuesToBeInSet",
+         {"column": "title_is_outlet_name", "value_set": [False]}, "error"),
+        ("relevance_score_in_unit_interval", "ExpectColumnValuesToBeBetween",
+         {"column": "relevance_score", "min_value": 0.0, "max_value": 1.0}, "error"),
+        ("relevance_label_known", "ExpectColumnValuesToBeInSet",
+         {"column": "relevance_label", "value_set": [0, 1, 2]}, "error"),
+        ("ids_unique_in_batch", "ExpectColumnValuesToBeUnique", {"column": "article_id"}, "error"),
+        ("title_no_mojibake", "ExpectColumnValuesToNotMatchRegex",
+         {"column": "title", "regex": MOJIBAKE.pattern}, "warning"),
+        ("summary_no_mojibake", "ExpectColumnValuesToNotMatchRegex",
+         {"column": "summary", "regex": MOJIBAKE.pattern}, "warning"),
+        ("language_code_valid", "ExpectColumnValuesToMatchRegex",
+         {"column": "language", "regex": r"^[a-z]{2,3}$"}, "warning"),
+        ("title_min_length", "ExpectColumnValuesToBeBetween", {"column": "title_chars", "min_value": 3}, "warning"),
+        ("url_points_to_an_article", "ExpectColumnValuesToBeInSet",
+         {"column": "url_is_homepage", "value_set": [False]}, "warning"),
+        ("date_known", "ExpectColumnValuesToBeInSet",
+         {"column": "date_fallback", "value_set": [False]}, "warning"),
+    ]
+
+
+@lru_cache(maxsize=1)
+def _gx() -> Any:
+    """Import Great Expectations once per process, quietly, and build the ephemeral batch definition."""
+    for noisy in ("great_expectations", "great_expectations._docs_decorators"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    asset = context.data_sources.add_pandas("newswatch").add_dataframe_asset("items")
+    return gx, asset.add_batch_definition_whole_dataframe("batch")
+
+
+def build_suite(now: datetime, warn_only: frozenset[str] = frozenset()) -> Any:
+    gx, _ = _gx()
+    suite = gx.ExpectationSuite(name=SUITE_NAME, meta={"version": SUITE_VERSION})
+    for name, class_name, kwargs, severity in expectation_specs(now):
+        level = "warning" if name in warn_only else severity
+        suite.add_expectation(getattr(gx.expectations, class_name)(**kwargs, meta={"name": name, "severity": level}))
+    return suite
+
+
+def _homepage(url: str | None) -> bool:
+    if not url:
+        return False
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.path in ("", "/") and not parts.query
+
+
+def items_frame(items: list[Item], relevance: dict[str, Relevance]) -> Any:
+    import pandas as pd
+
+    rows = []
+    for row_id, item in enumerate(items):
+        rel = relevance.get(item.article_id)
+        rows.append({
+            "row_id": row_id, "article_id": item.article_id, "source_id": item.source_id,
+            "title": item.title, "summary": item.summary, "body": item.body, "url": item.url,
+            "identity": item.url or item.guid or (item.source_name if item.source_kind == "seed" else None),
+            "published_at": item.published_at, "language": item.language,
+            "title_or_summary_chars": len(item.title.strip()) + len(item.summary.strip()),
+            "title_chars": len(item.title.strip()),
+            "title_is_outlet_name": bool(item.title.strip())
+            and item.title.strip().casefold() == item.source_name.strip().casefold(),
+            "url_is_homepage": _homepage(item.url),
+            "date_fallback": "date_missing_fetch_time_used" in item.flags,
+            "relevance_score": rel.score if rel else None, "relevance_label": rel.label if rel else None,
+        })
+    frame = pd.DataFrame(rows)
+    frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
+    return frame
+
+
+def validate_items(items: list[Item], relevance: dict[str, Relevance], now: datetime | None = None,
+                   warn_only: frozenset[str] = frozenset()) -> ValidationReport:
+    """Run the suite over one batch; row indexes in the report are positions in ``items``."""
+    now = now or datetime.now(UTC)
+    report = ValidationReport(rows_checked=len(items), ran_at=now)
+    if not items:
+        return report
+    _, batch_definition = _gx()
+    frame = items_frame(items, relevance)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(build_suite(now, warn_only), result_format={
+        "result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"], "partial_unexpected_count": 3})
+    failures: dict[int, list[Failure]] = defaultdict(list)
+    for outcome in result.results:
+        config = outcome.expectation_config
+        name, severity = config.meta["name"], config.meta["severity"]
+        column = config.kwargs.get("column", "")
+        details = outcome.result or {}
+        unexpected = details.get("unexpected_index_list") or []
+        for entry in unexpected:
+            row = int(entry["row_id"])
+            failures[row].append(Failure(name, column, entry.get(column), severity))
+        report.results.append({
+            "expectation": name, "type": config.type, "column": column, "severity": severity,
+            "success": bool(outcome.success), "unexpected_count": int(details.get("unexpected_count") or 0),
+            "examples": [str(v)[:120] for v in (details.get("partial_unexpected_list") or [])[:3]],
+        })
+    report.failures = dict(failures)
+    return report

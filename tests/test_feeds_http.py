@@ -252,7 +252,9 @@ def test_broken_feed_is_recorded_and_does_not_stop_the_others(settings, tmp_path
     assert health(settings, "Html")["last_error"]
 
 
-def test_replay_rebuilds_the_warehouse_without_network(settings, tmp_path, httpserver: HTTPServer, monkeypatch):
+def test_replay_rebuilds_the_warehouse_without_network(settings, tmp_path, monkeypatch):
+    httpserver = HTTPServer(host="127.0.0.1")
+    httpserver.start()
     httpserver.expect_request("/feed.xml").respond_with_data(
         rss(NATO_ITEM, ("g2", "Russian sabotage suspected in Baltic cable cut", "Finland and Estonia")),
         content_type="text/xml")

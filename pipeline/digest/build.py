@@ -130,7 +130,7 @@ def build_digest(con: duckdb.DuckDBPyConnection, day: date, now: datetime) -> Di
         day=day, built_at=now, stories=stories,
         by_topic=dict(sorted(by_topic.items(), key=lambda kv: (-len(kv[1]), kv[0]))),
         spikes=_spikes(volume, day), volume=volume, counts=_counts(con, day, len(stories)),
-        quarantined=_quarantined(con, day), feed_problems=_feed_problems(con),
+        quarantined=_quarantined(con, day), feed_problems=_feed_problems(con), validation=_validation(con, day),
     )
 
 
@@ -188,6 +188,19 @@ def _quarantined(con: duckdb.DuckDBPyConnection, day: date) -> list[dict[str, An
         [day]).fetchall()
     return [{"id": r[0], "source_id": r[1],
              "reasons": sorted({x["expectation"] for x in json.loads(r[2])})} for r in rows]
+
+
+def _validation(con: duckdb.DuckDBPyConnection, day: date) -> list[dict[str, Any]]:
+    """Per expectation, how many rows it caught in the day's validation runs (only those that caught any)."""
+    rows = con.execute(
+        """
+        SELECT r.value ->> 'expectation' AS expectation, r.value ->> 'severity' AS severity,
+               sum(CAST(r.value ->> 'unexpected_count' AS BIGINT)) AS caught
+        FROM validation_runs v, json_each(v.results) r
+        WHERE CAST(v.ran_at AT TIME ZONE 'UTC' AS DATE) = ?
+        GROUP BY ALL HAVING caught > 0 ORDER BY caught DESC, expectation
+        """, [day]).fetchall()
+    return [{"expectation": r[0], "severity": r[1], "rows": int(r[2])} for r in rows]
 
 
 def _feed_problems(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
