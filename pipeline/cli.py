@@ -139,6 +139,55 @@ def query(sql: str, fmt: str, db: Path | None) -> None:
         click.echo(tabulate(rows, headers=columns, tablefmt="simple", maxcolwidths=60))
 
 
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise click.ClickException(f"{path}:{number}: not JSON: {exc}") from exc
+    return records
+
+
+def _write_jsonl(path: Path | None, rows: list[dict[str, Any]]) -> None:
+    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    if path is None or str(path) == "-":
+        click.echo(lines, nl=False)
+    else:
+        Path(path).write_text(lines, encoding="utf-8")
+
+
+jsonl_in = click.option("--in", "in_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        help="Input JSON Lines file.")
+jsonl_out = click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                         help="Output JSON Lines file (default: standard output).")
+
+
+@main.command()
+@jsonl_in
+@jsonl_out
+def cluster(in_path: Path, out_path: Path | None) -> None:
+    """Dedup and group items into stories, in the order given, in a fresh temporary warehouse.
+
+    Reads {id, title, text, url, source, published} per line; writes {id, story_id, duplicate_of}
+    (duplicate_of is null unless the item is the same article as an earlier one)."""
+    from pipeline.cluster import cluster_records
+
+    _write_jsonl(out_path, cluster_records(_read_jsonl(in_path)))
+
+
+@main.command("eval-stories")
+@jsonl_in
+def eval_stories(in_path: Path) -> None:
+    """Measure same-story detection on labelled pairs {id, a, b, label} (2 same article, 1 same story,
+    0 different): pair precision/recall/F1 of same story, same-article recall, share of different pairs merged."""
+    from pipeline.cluster import evaluate_pairs
+
+    _emit(evaluate_pairs(_read_jsonl(in_path)))
+
+
 @main.group()
 def quarantine() -> None:
     """Items that failed validation: list them, show one, replay them after a fix."""

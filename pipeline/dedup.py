@@ -1,17 +1,18 @@
-"""Same-article detection (layer 1): an item whose normalised content, canonical URL or normalised title
-(within a time window) matches an earlier article is recorded as its duplicate, never thrown away."""
+"""Deduplication and story assignment.
+
+Layer 1 (same article): the same canonical URL or the same normalised content as an earlier article, or the
+same normalised title under the rules of ``stories.same_article``. Layer 2 (same story): ``stories.StoryIndex``.
+A duplicate is recorded as a member of the original's story, with its own source and url; nothing is dropped.
+Items are assigned in the order given, so the result is deterministic and a replay changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pipeline.models import Item
-from pipeline.normalize import title_key
-
-TITLE_WINDOW = timedelta(days=3)
-_MIN_TITLE_KEY_WORDS = 5
+from pipeline.stories import StoryDoc, StoryIndex, story_doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,24 +21,21 @@ class KnownArticle:
     story_id: str | None
     content_hash: str
     canonical_url: str | None
-    title_key: str | None
-    seen_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
-class DuplicateMatch:
-    original_id: str
-    story_id: str | None
-    reason: str  # content_hash | canonical_url | title
+class Assignment:
+    story_id: str
+    duplicate_of: str | None
+    reason: str  # new | content_hash | canonical_url | title | story
 
 
 class SameArticleIndex:
-    """Lookup of known articles by content hash, canonical URL and normalised title."""
+    """Exact lookups of known articles by content hash and canonical URL."""
 
     def __init__(self, known: Iterable[KnownArticle] = ()) -> None:
         self._by_hash: dict[str, KnownArticle] = {}
         self._by_url: dict[str, KnownArticle] = {}
-        self._by_title: dict[str, KnownArticle] = {}
         for article in known:
             self.add(article)
 
@@ -45,46 +43,40 @@ class SameArticleIndex:
         self._by_hash.setdefault(article.content_hash, article)
         if article.canonical_url:
             self._by_url.setdefault(article.canonical_url, article)
-        if article.title_key and len(article.title_key.split()) >= _MIN_TITLE_KEY_WORDS:
-            self._by_title.setdefault(article.title_key, article)
 
-    def match(self, item: Item) -> DuplicateMatch | None:
-        for reason, found in (
-            ("content_hash", self._by_hash.get(item.content_hash)),
-            ("canonical_url", self._by_url.get(item.canonical_url) if item.canonical_url else None),
-            ("title", self._title_match(item)),
-        ):
+    def match(self, item: Item) -> tuple[KnownArticle, str] | None:
+        for reason, found in (("content_hash", self._by_hash.get(item.content_hash)),
+                              ("canonical_url", self._by_url.get(item.canonical_url) if item.canonical_url else None)):
             if found is not None and found.article_id != item.article_id:
-                return DuplicateMatch(found.article_id, found.story_id or found.article_id, reason)
+                return found, reason
         return None
 
-    def _title_match(self, item: Item) -> KnownArticle | None:
-        found = self._by_title.get(title_key(item.title))
-        if found is None:
-            return None
-        if found.seen_at is None or item.published_at is None:
-            return found
-        return found if abs(found.seen_at - item.published_at) <= TITLE_WINDOW else None
+
+def item_story_doc(item: Item, seen_at: datetime) -> StoryDoc:
+    return story_doc(item.article_id, item.title, item.summary or item.body, seen_at, item.language)
 
 
-def find_duplicates(items: list[Item], index: SameArticleIndex,
-                    existing_ids: Mapping[str, str]) -> dict[str, DuplicateMatch]:
-    """For each new item (not already in the warehouse), the earlier article it duplicates, if any.
-
-    Items are taken in order, so the first of several identical new items is the original."""
-    duplicates: dict[str, DuplicateMatch] = {}
+def assign_stories(items: list[Item], same_articles: SameArticleIndex, stories: StoryIndex,
+                   now: datetime) -> tuple[dict[str, Assignment], list[StoryDoc]]:
+    """Story and duplicate assignment for new items, in order; also returns their story features."""
+    assignments: dict[str, Assignment] = {}
+    docs: list[StoryDoc] = []
     for item in items:
-        if item.article_id in existing_ids:
-            continue
-        match = index.match(item)
-        if match is not None:
-            duplicates[item.article_id] = match
-        index.add(KnownArticle(
-            article_id=item.article_id,
-            story_id=match.story_id if match else item.article_id,
-            content_hash=item.content_hash,
-            canonical_url=item.canonical_url,
-            title_key=title_key(item.title),
-            seen_at=item.published_at,
-        ))
-    return duplicates
+        doc = item_story_doc(item, item.published_at or now)
+        exact = same_articles.match(item)
+        if exact is not None:
+            original, reason = exact
+            assignment = Assignment(original.story_id or original.article_id, original.article_id, reason)
+        else:
+            match = stories.match(doc)
+            if match is None:
+                assignment = Assignment(item.article_id, None, "new")
+            else:
+                assignment = Assignment(match.story_id, match.duplicate_of,
+                                        "title" if match.duplicate_of else "story")
+        doc.story_id = assignment.story_id
+        assignments[item.article_id] = assignment
+        same_articles.add(KnownArticle(item.article_id, assignment.story_id, item.content_hash, item.canonical_url))
+        stories.add(doc)
+        docs.append(doc)
+    return assignments, docs

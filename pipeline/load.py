@@ -13,9 +13,10 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from pipeline.dedup import KnownArticle, SameArticleIndex, find_duplicates
+from pipeline.dedup import KnownArticle, SameArticleIndex, assign_stories
 from pipeline.models import Item, Relevance
 from pipeline.normalize import title_key
+from pipeline.stories import WINDOW, StoryDoc, StoryIndex
 
 _ARTICLE_SCHEMA = pa.schema([
     ("article_id", pa.string()), ("source_kind", pa.string()), ("source_id", pa.string()),
@@ -76,27 +77,52 @@ def _existing(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, tuple
 
 
 def _known_matches(con: duckdb.DuckDBPyConnection, items: list[Item]) -> Iterable[KnownArticle]:
-    """Articles already in the warehouse that share a content hash, canonical URL or title key."""
-    probe = pa.table({
-        "content_hash": [i.content_hash for i in items],
-        "canonical_url": [i.canonical_url for i in items],
-        "title_key": [title_key(i.title) for i in items],
-    })
+    """Articles already in the warehouse with the same content hash or canonical URL as an incoming item."""
+    probe = pa.table({"content_hash": [i.content_hash for i in items],
+                      "canonical_url": [i.canonical_url for i in items]})
     con.register("probe", probe)
     rows = con.execute(
         """
-        SELECT DISTINCT a.article_id, a.story_id, a.content_hash, a.canonical_url, a.title_key,
-               coalesce(a.published_at, a.ingested_at)
+        SELECT DISTINCT a.article_id, a.story_id, a.content_hash, a.canonical_url, a.ingested_at
         FROM articles a
         WHERE a.duplicate_of IS NULL AND (
               a.content_hash IN (SELECT content_hash FROM probe)
-           OR a.canonical_url IN (SELECT canonical_url FROM probe WHERE canonical_url IS NOT NULL)
-           OR a.title_key IN (SELECT title_key FROM probe))
-        ORDER BY 6, 1
+           OR a.canonical_url IN (SELECT canonical_url FROM probe WHERE canonical_url IS NOT NULL))
+        ORDER BY a.ingested_at, a.article_id
         """
     ).fetchall()
     con.unregister("probe")
-    return [KnownArticle(*row) for row in rows]
+    return [KnownArticle(*row[:4]) for row in rows]
+
+
+def _window_docs(con: duckdb.DuckDBPyConnection, items: list[Item], now: datetime) -> list[StoryDoc]:
+    """Story features of the articles seen within the rolling window around the incoming items."""
+    if not items:
+        return []
+    times = [i.published_at or now for i in items]
+    rows = con.execute(
+        "SELECT article_id, story_id, seen_at, features FROM story_signatures "
+        "WHERE seen_at BETWEEN ? AND ? ORDER BY seen_at, article_id",
+        [min(times) - WINDOW, max(times) + WINDOW]).fetchall()
+    return [StoryDoc.from_json(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+
+def _save_signatures(con: duckdb.DuckDBPyConnection, docs: list[StoryDoc]) -> None:
+    if not docs:
+        return
+    con.register("new_signatures", pa.table({
+        "article_id": [d.article_id for d in docs], "story_id": [d.story_id for d in docs],
+        "seen_at": pa.array([d.seen_at for d in docs], pa.timestamp("us", tz="UTC")),
+        "features": [json.dumps(d.to_json(), ensure_ascii=False) for d in docs]}))
+    con.execute("INSERT OR REPLACE INTO story_signatures SELECT article_id, story_id, seen_at, features "
+                "FROM new_signatures")
+    con.unregister("new_signatures")
+
+
+def prune_signatures(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
+    """Drop story features older than the window (they can no longer match anything new)."""
+    return len(con.execute("DELETE FROM story_signatures WHERE seen_at < ? RETURNING article_id",
+                           [now - 2 * WINDOW]).fetchall())
 
 
 def load_items(con: duckdb.DuckDBPyConnection, items: list[Item], relevance: dict[str, Relevance],
@@ -116,8 +142,8 @@ def load_items(con: duckdb.DuckDBPyConnection, items: list[Item], relevance: dic
     try:
         existing = _existing(con, [i.article_id for i in unique])
         new_items = [i for i in unique if i.article_id not in existing]
-        duplicates = find_duplicates(new_items, SameArticleIndex(_known_matches(con, new_items)),
-                                     existing_ids={})
+        assignments, docs = assign_stories(new_items, SameArticleIndex(_known_matches(con, new_items)),
+                                           StoryIndex(_window_docs(con, new_items, now)), now)
         inserts: list[dict[str, object]] = []
         revisions: list[dict[str, object]] = []
         for item in unique:
@@ -131,12 +157,10 @@ def load_items(con: duckdb.DuckDBPyConnection, items: list[Item], relevance: dic
                 revisions.append(_revision(item, old_revision + 1, now, run_id))
                 result.updated.append(item.article_id)
                 continue
-            match = duplicates.get(item.article_id)
-            story_id = match.story_id if match else item.article_id
-            inserts.append(_row(item, rel, run_id, now, story_id or item.article_id,
-                                match.original_id if match else None, 1))
+            assignment = assignments[item.article_id]
+            inserts.append(_row(item, rel, run_id, now, assignment.story_id, assignment.duplicate_of, 1))
             revisions.append(_revision(item, 1, now, run_id))
-            (result.duplicates if match else result.loaded).append(item.article_id)
+            (result.duplicates if assignment.duplicate_of else result.loaded).append(item.article_id)
         if inserts:
             con.register("new_articles", pa.Table.from_pylist(inserts, schema=_ARTICLE_SCHEMA))
             con.execute(f"INSERT INTO articles ({_COLUMNS}) SELECT {_COLUMNS} FROM new_articles")
@@ -146,6 +170,7 @@ def load_items(con: duckdb.DuckDBPyConnection, items: list[Item], relevance: dic
             con.execute("INSERT INTO article_revisions SELECT article_id, revision, title, summary, "
                         "content_hash, seen_at, run_id FROM new_revisions")
             con.unregister("new_revisions")
+        _save_signatures(con, docs)
         touched = [r["story_id"] for r in inserts] + [
             existing[a][2] for a in result.updated if existing[a][2]]
         refresh_stories(con, sorted({str(s) for s in touched if s}))
