@@ -149,7 +149,7 @@ def load_items(con: duckdb.DuckDBPyConnection, items: list[Item], relevance: dic
         for item in unique:
             rel = relevance[item.article_id]
             if item.article_id in existing:
-                old_hash, old_revision, story_id = existing[item.article_id]
+                old_hash, old_revision, _ = existing[item.article_id]
                 if old_hash == item.content_hash:
                     result.unchanged.append(item.article_id)
                     continue

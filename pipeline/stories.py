@@ -124,7 +124,8 @@ def story_doc(article_id: str, title: str, text: str, seen_at: datetime, languag
     language = language if language in _WORDFREQ_LANGUAGES else "en"
     text = (text or "")[:1500]
     tokens = _weighted_stems(f"{title} {text}", language)
-    shingles = sorted(k for k, w in tokens.items() if w >= 7.0 - SHINGLE_MAX_ZIPF) or sorted(tokens) or [title_key(title)]
+    rare = sorted(k for k, w in tokens.items() if w >= 7.0 - SHINGLE_MAX_ZIPF)
+    shingles = rare or sorted(tokens) or [title_key(title)]
     return StoryDoc(
         article_id=article_id, story_id=story_id or article_id, seen_at=seen_at, title_key=title_key(title),
         tokens=tokens, text_tokens=_weighted_stems(text, language), shingles=shingles,
