@@ -178,6 +178,69 @@ def cluster(in_path: Path, out_path: Path | None) -> None:
     _write_jsonl(out_path, cluster_records(_read_jsonl(in_path)))
 
 
+taxonomy_option = click.option("--taxonomy", "taxonomy_path", type=click.Path(exists=True, dir_okay=False,
+                               path_type=Path), default=None,
+                               help="Taxonomy TOML (default: $NEWSWATCH_TAXONOMY_FILE or the bundled one).")
+
+
+def _scorer(taxonomy_path: Path | None):  # type: ignore[no-untyped-def]
+    from pipeline.classify.scorer import Scorer
+    from pipeline.classify.taxonomy import TaxonomyError, load_taxonomy
+
+    try:
+        return Scorer(load_taxonomy(taxonomy_path or get_settings().taxonomy_file))
+    except TaxonomyError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@jsonl_in
+@jsonl_out
+@taxonomy_option
+def classify(in_path: Path, out_path: Path | None, taxonomy_path: Path | None) -> None:
+    """Score items for relevance to transatlantic security.
+
+    Reads {id, title, text} per line; writes {id, score, label, topics, evidence} (label 2 core, 1 related,
+    0 not relevant; every item with label >= 1 has evidence: the terms and rules that fired, and where)."""
+    from pipeline.classify.evaluate import classify_records
+
+    _write_jsonl(out_path, classify_records(_scorer(taxonomy_path), _read_jsonl(in_path)))
+
+
+@main.command("eval")
+@jsonl_in
+@taxonomy_option
+def eval_command(in_path: Path, taxonomy_path: Path | None) -> None:
+    """Precision/recall/F1 for relevant (label >= 1) and core (label 2) on labelled items, and a confusion matrix."""
+    from pipeline.classify.evaluate import evaluate
+
+    _emit(evaluate(_scorer(taxonomy_path), _read_jsonl(in_path)))
+
+
+@main.command()
+@taxonomy_option
+@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True, help="How many days back.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@db_option
+def backtest(taxonomy_path: Path | None, days: int, as_json: bool, db: Path | None) -> None:
+    """Re-score the warehouse's last N days with a candidate taxonomy and list the articles whose label would
+    change. Writes nothing."""
+    from pipeline.classify.evaluate import backtest as run_backtest
+    from pipeline.warehouse import connect
+
+    settings = _settings(db)
+    scorer = _scorer(taxonomy_path)
+    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        result = run_backtest(con, scorer, days)
+    if as_json:
+        _emit(result)
+        return
+    click.echo(f"{result['articles']} articles in the last {days} days; {result['changed']} would change "
+               f"({result['raised']} up, {result['lowered']} down) with {result['classifier_version']}")
+    for change in result["changes"]:
+        click.echo(f"  {change['old_label']} -> {change['new_label']}  {change['title'][:90]}")
+
+
 @main.command("eval-stories")
 @jsonl_in
 def eval_stories(in_path: Path) -> None:

@@ -96,6 +96,7 @@ class Scorer:
 
         weights: dict[str, float] = {}
         hits: dict[str, list[dict[str, Any]]] = {}
+        in_title_any: set[str] = set()
         for group_no, group in enumerate(self._groups):
             total = 0.0
             evidence = []
@@ -112,13 +113,19 @@ class Scorer:
             if evidence:
                 weights[group.name] = total
                 hits[group.name] = evidence
+                if in_title[group_no]:
+                    in_title_any.add(group.name)
+
+        def enough_terms(topic: Group) -> bool:
+            distinct = len(hits.get(topic.name, ()))
+            return distinct >= topic.min_terms and (distinct >= 2 or topic.name in in_title_any)
 
         fired_contexts = {g.name for g in tax.contexts if weights.get(g.name, 0.0) >= g.min_weight}
-        present = fired_contexts | {t.name for t in tax.topics if weights.get(t.name, 0.0) >= t.min_weight}
+        present = fired_contexts | {t.name for t in tax.topics
+                                    if weights.get(t.name, 0.0) >= t.min_weight and enough_terms(t)}
         fired_topics = [
             t for t in tax.topics
-            if weights.get(t.name, 0.0) >= t.min_weight
-            and all(any(alt in present for alt in clause) for clause in t.requires)
+            if t.name in present and all(any(alt in present for alt in clause) for clause in t.requires)
         ]
         fired_negatives = [n for n in tax.negatives if weights.get(n.name, 0.0) >= n.min_weight]
         damped = bool(fired_negatives) and not any(name in present for name in tax.negative_unless)

@@ -33,6 +33,7 @@ class Group:
     level: int = 0  # 2 core, 1 related, 0 context
     requires: tuple[tuple[str, ...], ...] = ()  # each inner tuple: at least one of these contexts must fire
     min_weight: float = 1.0
+    min_terms: int = 1  # distinct terms needed (a topic never fires on one term found only in the body)
     description: str = ""
 
 
@@ -90,7 +91,8 @@ def _parse_groups(kind: str, raw: object, context_names: set[str] | None) -> tup
                 raise TaxonomyError(f"{owner}: requires unknown context(s) or topic(s) {unknown}")
         groups.append(Group(
             name=name, terms=_parse_terms(owner, spec.get("terms")), level=level, requires=requires,
-            min_weight=float(spec.get("min_weight", 1.0)), description=str(spec.get("description", "")),
+            min_weight=float(spec.get("min_weight", 1.0)), min_terms=int(spec.get("min_terms", 1)),
+            description=str(spec.get("description", "")),
         ))
     return tuple(groups)
 

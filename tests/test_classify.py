@@ -1,0 +1,194 @@
+"""The relevance classifier: taxonomy validation, own examples per topic and per hard-negative family,
+evidence on every positive, CLI contracts (classify, eval, backtest), and the dev-set floor."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.classify.scorer import Scorer, get_scorer
+from pipeline.classify.taxonomy import DEFAULT_TAXONOMY, TaxonomyError, load_taxonomy
+from pipeline.cli import main
+from tests.conftest import shared_path
+
+CORE = {
+    "nato": ("NATO summit in The Hague agrees new spending goal", "Secretary General Mark Rutte said allies "
+             "would spend 5% of GDP on defence."),
+    "eu_defence": ("EU unveils Readiness 2030 plan to rearm Europe", "The European Commission proposed SAFE "
+                   "loans for joint procurement by member states."),
+    "us_europe": ("Pentagon to withdraw US troops from Romania", "Washington told European allies it would "
+                  "reduce its troop presence on NATO's eastern flank."),
+    "russia_threat": ("Russian jets violate Estonian airspace", "Estonia said three Russian fighter jets entered "
+                      "its airspace; NATO aircraft were scrambled."),
+    "hybrid_threats": ("Drones spotted over Danish air base and Copenhagen airport", "Danish authorities closed the "
+                       "airport after drone sightings near the air base."),
+    "nuclear_deterrence": ("Macron offers to extend France's nuclear umbrella to European allies",
+                           "The French nuclear deterrent could protect Germany and Poland, Paris said."),
+    "arms_control": ("Russia says New START arms control treaty limits will lapse", "Moscow and Washington have "
+                     "not agreed on nuclear arms control after the treaty expires."),
+    "defence_industry": ("Rheinmetall opens ammunition plant in Lithuania", "The German defence industry group "
+                         "will produce artillery shells for European armies."),
+    "arctic": ("Trump renews push to acquire Greenland from Denmark", "Danish and Greenlandic leaders rejected "
+               "the US president's demand; Arctic security was discussed."),
+}
+RELATED = {
+    "ukraine_war": ("Russian missile strike on Kharkiv kills five", "Ukraine said Russia launched drones and "
+                    "missiles overnight at the city."),
+    "european_defence_national": ("Sweden's army chief warns of shortage of conscripts",
+                                  "The Swedish armed forces want more soldiers and a bigger defence budget."),
+    "us_security_moves": ("US Treasury extends sanctions on Russian oil majors", "Washington said the sanctions on "
+                          "Rosneft and Lukoil remain until Moscow agrees to a ceasefire in Ukraine."),
+}
+HARD_NEGATIVES = {
+    "iran_israel_war": ("Israel strikes Iranian nuclear sites as war with Iran escalates",
+                        "Tehran fired missiles at Tel Aviv; the IDF said air defences intercepted most."),
+    "tariffs": ("Trump announces 25% tariffs on EU cars as trade talks stall",
+                "European exporters and stock markets fell after the tariff announcement."),
+    "nuclear_power": ("Fukushima operator delays removal of melted nuclear fuel",
+                      "The reactor clean-up will take until 2037, the plant operator said."),
+    "russian_domestic": ("Russia bans Roblox over extremist content", "Russian media regulator Roskomnadzor blocked "
+                         "the game platform, citing LGBT content."),
+    "india_russian_oil": ("US tariffs on India hit 50% over Russian oil purchases",
+                          "New Delhi's trade talks with Washington stalled over its imports of Russian crude."),
+    "asia_pacific": ("US deploys missile launchers to the Philippines amid China tension",
+                     "The Pentagon said the systems will deter aggression in the South China Sea."),
+    "sport": ("Germany lose to Denmark in European handball final", "The Danish team won the championship in Herning."),
+    "business": ("Airbus raises delivery forecast as airline demand recovers", "Shares rose in Paris trading."),
+}
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return get_scorer()
+
+
+@pytest.mark.parametrize("topic", sorted(CORE))
+def test_core_examples(scorer, topic):
+    verdict = scorer.score(*CORE[topic])
+    assert verdict.label == 2 and topic in verdict.topics and verdict.score >= 0.5
+    assert any(e.get("topic") == topic and e["where"] in ("title", "text", "title+text") for e in verdict.evidence)
+
+
+@pytest.mark.parametrize("topic", sorted(RELATED))
+def test_related_examples(scorer, topic):
+    verdict = scorer.score(*RELATED[topic])
+    assert verdict.label >= 1 and topic in verdict.topics and verdict.evidence
+
+
+@pytest.mark.parametrize("family", sorted(HARD_NEGATIVES))
+def test_hard_negatives(scorer, family):
+    verdict = scorer.score(*HARD_NEGATIVES[family])
+    assert verdict.label == 0 and verdict.score < 0.5 and verdict.topics == ()
+
+
+@pytest.mark.parametrize(("title", "text"), [
+    ("L'OTAN renforce son flanc est face à la Russie", "Les ministres de la défense des alliés à Bruxelles."),
+    ("Nato verstärkt Ostflanke nach russischen Drohnen über Polen", "Die Verteidigungsminister beraten."),
+    ("La OTAN refuerza su flanco oriental", "Los ministros de defensa de la alianza se reunieron."),
+    ("La NATO rafforza il fianco orientale", "I ministri della difesa dell'alleanza si sono riuniti."),
+    ("NATO wzmacnia wschodnią flankę po rosyjskich dronach", "Ministrowie obrony sojuszu spotkali się."),
+    ("НАТО посилює східний фланг через загрозу з боку Росії", "Міністри оборони країн альянсу зустрілися."),
+    ("НАТО усиливает восточный фланг из-за угрозы России", "Министры обороны стран альянса встретились."),
+])
+def test_core_concepts_in_eight_languages(scorer, title, text):
+    assert scorer.score(title, text).label == 2
+
+
+@pytest.mark.parametrize(("title", "text"), [
+    ("Guerre en Ukraine : frappes russes massives sur Kiev", "Zelensky appelle à davantage de défense antiaérienne."),
+    ("Krieg in der Ukraine: Russland greift Kiew mit Drohnen an", "Selenskyj fordert mehr Flugabwehr."),
+    ("Guerra en Ucrania: Rusia lanza un ataque masivo contra Kiev", "Zelenski pide más defensa aérea."),
+    ("Guerra in Ucraina, attacco russo su Kiev", "Zelensky chiede più difesa aerea agli alleati."),
+    ("Wojna w Ukrainie: Rosja zaatakowała Kijów dronami", "Zełenski apeluje o obronę powietrzną."),
+    ("Росія завдала масованого ракетного удару по Києву", "Унаслідок атаки дронів загинули люди, заявив Зеленський."),
+    ("Россия нанесла массированный удар по Киеву", "Украина сообщила об атаке дронов, Зеленский призвал к помощи."),
+])
+def test_war_in_ukraine_in_seven_languages(scorer, title, text):
+    assert scorer.score(title, text).label >= 1
+
+
+def test_single_passing_mention_in_the_body_does_not_make_an_item_relevant(scorer):
+    verdict = scorer.score("Fatal stabbing of Ukrainian refugee in North Carolina ignites crime debate",
+                           "Commentators criticised the judicial system after the killing on a train.")
+    assert verdict.label == 0
+
+
+def test_bundled_taxonomy_is_valid_and_versioned():
+    taxonomy = load_taxonomy(DEFAULT_TAXONOMY)
+    assert {t.name for t in taxonomy.topics} >= set(CORE) | set(RELATED)
+    assert taxonomy.classifier_version.startswith(f"taxonomy-{taxonomy.version}+")
+
+
+@pytest.mark.parametrize(("snippet", "message"), [
+    ('[topics.x]\nlevel = 3\n[topics.x.terms]\n"nato" = 1\n', "level must be 1"),
+    ('[topics.x]\nlevel = 2\nrequires = [["nowhere"]]\n[topics.x.terms]\n"nato" = 1\n', "unknown context"),
+    ('[topics.x]\nlevel = 2\n[topics.x.terms]\n"*bad" = 1\n', "must be words"),
+    ('[topics.x]\nlevel = 2\n[topics.x.terms]\n"nato" = "heavy"\n', "must be a number"),
+    ("not toml at all [", "bad.toml"),
+])
+def test_invalid_taxonomy_is_refused_with_the_offending_entry(tmp_path: Path, snippet, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(snippet, encoding="utf-8")
+    with pytest.raises(TaxonomyError, match=message):
+        load_taxonomy(path)
+
+
+def test_classify_cli_contract(tmp_path):
+    items = tmp_path / "items.jsonl"
+    rows = [{"id": n, "title": t, "text": x, "extra": "ignored"}
+            for n, (t, x) in enumerate([*CORE.values(), *HARD_NEGATIVES.values()])]
+    items.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["classify", "--in", str(items), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    scored = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [s["id"] for s in scored] == list(range(len(rows)))
+    for row in scored:
+        assert {"id", "score", "label", "topics", "evidence"} <= set(row)
+        assert 0.0 <= row["score"] <= 1.0 and row["label"] in (0, 1, 2)
+        if row["label"] >= 1:
+            assert row["evidence"]
+
+
+def test_eval_cli_reports_prf_and_confusion(tmp_path):
+    items = tmp_path / "labelled.jsonl"
+    rows = [{"id": 1, "title": CORE["nato"][0], "text": CORE["nato"][1], "label": 2},
+            {"id": 2, "title": RELATED["ukraine_war"][0], "text": RELATED["ukraine_war"][1], "label": 1},
+            {"id": 3, "title": HARD_NEGATIVES["sport"][0], "text": HARD_NEGATIVES["sport"][1], "label": 0},
+            {"id": 4, "title": HARD_NEGATIVES["business"][0], "text": "", "label": 1}]
+    items.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = json.loads(CliRunner().invoke(main, ["eval", "--in", str(items)]).output)
+    assert report["relevant"] == {"precision": 1.0, "recall": 0.6667, "f1": 0.8, "tp": 2, "fp": 0, "fn": 1}
+    assert report["confusion_matrix"]["matrix"] == [[1, 0, 0], [1, 1, 0], [0, 0, 1]]
+
+
+def test_backtest_lists_changes_and_writes_nothing(settings, tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["ingest", "--no-feeds"]).exit_code == 0
+    strict = tmp_path / "strict.toml"
+    text = DEFAULT_TAXONOMY.read_text(encoding="utf-8").replace("core_threshold = 3.0", "core_threshold = 300.0")
+    strict.write_text(text.replace("related_threshold = 2.0", "related_threshold = 200.0"), encoding="utf-8")
+    before = runner.invoke(main, ["query", "SELECT article_id, relevance_label FROM articles ORDER BY 1",
+                                  "--format", "json"]).output
+    result = json.loads(runner.invoke(main, ["backtest", "--taxonomy", str(strict), "--days", "3", "--json"]).output)
+    assert result["articles"] == 5 and result["changed"] == 5 and result["lowered"] == 5
+    assert all(c["old_label"] == 2 and c["new_label"] == 0 for c in result["changes"])
+    after = runner.invoke(main, ["query", "SELECT article_id, relevance_label FROM articles ORDER BY 1",
+                                 "--format", "json"]).output
+    assert before == after
+
+
+@pytest.mark.shared
+def test_dev_set_floor():
+    from pipeline.classify.evaluate import evaluate
+
+    rows = [json.loads(line) for line in shared_path("eval", "relevance_dev.jsonl").open(encoding="utf-8")]
+    report = evaluate(get_scorer(), rows)
+    assert report["relevant"]["f1"] >= 0.94
+    assert report["core"]["f1"] >= 0.80
+    from pipeline.classify.evaluate import classify_records
+
+    assert all(r["evidence"] for r in classify_records(get_scorer(), rows) if r["label"] >= 1)
