@@ -28,7 +28,7 @@ AIRFLOW := $(BIN)/airflow
 NEWSWATCH := $(BIN)/newswatch
 FEEDS_POOL_SLOTS ?= 4
 
-.PHONY: help install airflow-init run test lint bench clean
+.PHONY: help install airflow-init browser-deps run test lint bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -69,7 +69,14 @@ run: airflow-init ## ingest seeds + reachable feeds, then build today's digest, 
 	@grep -E '^digest ' $(AIRFLOW_HOME)/last-digest.log || true
 	@$(NEWSWATCH) status
 
-test: airflow-init ## run the whole test suite
+browser-deps: ## Debian chromium + chromium-driver for the browser tests (installed when running as root)
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium and chromium-driver (Debian)"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "chromium not found and not root: browser tests will be skipped"; fi
+
+test: airflow-init browser-deps ## run the whole test suite
 	$(BIN)/pytest
 
 lint: $(STAMP) ## ruff

@@ -95,18 +95,37 @@ def replay(feed_name: str | None, as_json: bool, db: Path | None) -> None:
               help="Digest day (UTC), YYYY-MM-DD. Default: today.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory for YYYY-MM-DD.{html,txt,md,png} (default: $NEWSWATCH_DIGEST_DIR).")
+@click.option("--send", is_flag=True,
+              help="Also email it (NEWSWATCH_SMTP_*, NEWSWATCH_MAIL_FROM, NEWSWATCH_DIGEST_TO).")
+@click.option("--force", is_flag=True, help="With --send: send even if this day's digest already went to them.")
 @click.option("--json", "as_json", is_flag=True, help="Print paths and counts as JSON.")
 @db_option
-def digest(day: datetime | None, out_dir: Path | None, as_json: bool, db: Path | None) -> None:
-    """Build and archive the daily digest for one day."""
+def digest(day: datetime | None, out_dir: Path | None, send: bool, force: bool, as_json: bool,
+           db: Path | None) -> None:
+    """Build and archive the daily digest for one day, and optionally email it exactly once.
+
+    Exits 1 when sending fails; the digest stays archived and the failure is recorded in digest_sends."""
     from pipeline.digest.archive import make_digest
 
+    settings = _settings(db)
     target = day.date() if day else datetime.now(UTC).date()
-    archived = make_digest(_settings(db), target, out_dir)
+    archived = make_digest(settings, target, out_dir)
+    result: dict[str, Any] = archived.to_dict()
+    if send:
+        from pipeline.digest.mail import DigestSendError, SmtpSettings, send_digest
+
+        try:
+            sent = send_digest(settings, target, SmtpSettings.from_settings(settings), sender=settings.mail_from,
+                               recipients=settings.digest_recipients, force=force, archived=archived)
+        except DigestSendError as exc:
+            raise click.ClickException(str(exc)) from exc
+        result["send"] = sent.to_dict()
     if as_json:
-        _emit(archived.to_dict())
+        _emit(result)
     else:
         click.echo(f"digest {target}: {archived.relevant_stories} relevant stories -> {archived.html_path}")
+        if send:
+            click.echo(f"mail to {result['send']['recipients']}: {result['send']['status']}")
 
 
 @main.command()

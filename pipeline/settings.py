@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout_s: float = 30.0
+    smtp_conn_id: str = Field(default="smtp_default", description="Airflow connection used by the digest DAG")
     mail_from: str = "newswatch@localhost"
     digest_to: str = ""
 

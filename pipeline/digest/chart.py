@@ -35,6 +35,9 @@ def volume_chart_png(volume: dict[str, list[tuple[date, int]]], *, max_topics: i
 
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
             ax.set_ylim(bottom=0)
+            from matplotlib.ticker import MaxNLocator
+
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         fig.tight_layout()
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")

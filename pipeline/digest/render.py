@@ -79,6 +79,4 @@ def render_markdown(digest: Digest, chart_src: str | None = None) -> str:
     return _env().get_template("digest.md.j2").render(**_context(digest, chart_src))
 
 
-def subject(digest: Digest) -> str:
-    n = digest.relevant_story_count
-    return f"newswatch digest {digest.day.isoformat()}: {n} relevant {'story' if n == 1 else 'stories'}"
+SUBJECT_TEMPLATE = "newswatch digest {day}: {n} relevant {noun}"

@@ -1,0 +1,139 @@
+"""Email the archived digest exactly once per day and recipient list.
+
+A send after a success does nothing unless forced; a send after a failure sends. Every attempt is recorded in
+``digest_sends`` with its error, so a failed send is visible and replayable (run the same command again, or let
+the Airflow task retry)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+from pipeline.digest.archive import ArchivedDigest, make_digest
+from pipeline.digest.render import SUBJECT_TEMPLATE
+from pipeline.settings import Settings
+from pipeline.warehouse import connect
+
+
+class DigestSendError(RuntimeError):
+    """Sending failed; the digest is archived and the failure recorded."""
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    host: str
+    port: int = 25
+    user: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    use_ssl: bool = False
+    timeout_s: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpSettings:
+        if not settings.smtp_host:
+            raise DigestSendError("NEWSWATCH_SMTP_HOST is not set")
+        return cls(host=settings.smtp_host, port=settings.smtp_port, user=settings.smtp_user,
+                   password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+                   starttls=settings.smtp_starttls, use_ssl=settings.smtp_ssl, timeout_s=settings.smtp_timeout_s)
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    day: date
+    recipients: str
+    status: str  # sent | skipped
+    message_id: str | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"day": self.day.isoformat(), "recipients": self.recipients, "status": self.status,
+                "message_id": self.message_id}
+
+
+def recipients_key(recipients: list[str]) -> str:
+    return ",".join(sorted({r.strip().lower() for r in recipients if r.strip()}))
+
+
+def compose(archived: ArchivedDigest, sender: str, recipients: list[str]) -> EmailMessage:
+    """multipart/alternative: plain text and HTML, the HTML carrying the chart as an inline (CID) image."""
+    message = EmailMessage()
+    message["Subject"] = SUBJECT_TEMPLATE.format(day=archived.day.isoformat(), n=archived.relevant_stories,
+                                                 noun="story" if archived.relevant_stories == 1 else "stories")
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Message-ID"] = make_msgid(domain="newswatch.local")
+    message.set_content(archived.text_path.read_text(encoding="utf-8"))
+    chart_cid = make_msgid(domain="newswatch.local")
+    html = archived.html_path.read_text(encoding="utf-8").replace(
+        f'src="{archived.chart_path.name}"', f'src="cid:{chart_cid[1:-1]}"')
+    message.add_alternative(html, subtype="html")
+    html_part = message.get_payload()[1]  # type: ignore[index]
+    html_part.add_related(Path(archived.chart_path).read_bytes(), maintype="image", subtype="png", cid=chart_cid,
+                          filename=archived.chart_path.name)
+    return message
+
+
+def smtp_send(smtp: SmtpSettings, message: EmailMessage) -> None:
+    context = ssl.create_default_context()
+    client_class = smtplib.SMTP_SSL if smtp.use_ssl else smtplib.SMTP
+    kwargs = {"context": context} if smtp.use_ssl else {}
+    with client_class(smtp.host, smtp.port, timeout=smtp.timeout_s, **kwargs) as client:
+        if smtp.starttls and not smtp.use_ssl:
+            client.starttls(context=context)
+        if smtp.user:
+            client.login(smtp.user, smtp.password or "")
+        client.send_message(message)
+
+
+def _already_sent(settings: Settings, day: date, key: str) -> bool:
+    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        rows = con.execute("SELECT count(*) FROM digest_sends WHERE digest_date = ? AND recipients = ? "
+                           "AND status = 'sent'", [day, key]).fetchall()
+    return rows[0][0] > 0
+
+
+def _record(settings: Settings, day: date, key: str, status: str, error: str | None, message_id: str | None) -> None:
+    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        con.execute("INSERT INTO digest_sends VALUES (?, ?, ?, ?, ?, ?)",
+                    [day, key, datetime.now(UTC), status, error, message_id])
+
+
+def send_digest(settings: Settings, day: date, smtp: SmtpSettings, *, sender: str, recipients: list[str],
+                force: bool = False, archived: ArchivedDigest | None = None) -> SendResult:
+    """Archive (if needed) and email the digest for ``day``; exactly once per day and recipient list."""
+    key = recipients_key(recipients)
+    if not key:
+        raise DigestSendError("no recipients (set NEWSWATCH_DIGEST_TO)")
+    if not force and _already_sent(settings, day, key):
+        return SendResult(day, key, "skipped", None)
+    archived = archived or make_digest(settings, day)
+    message = compose(archived, sender, recipients)
+    try:
+        smtp_send(smtp, message)
+    except (OSError, smtplib.SMTPException) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        _record(settings, day, key, "failed", error, message["Message-ID"])
+        raise DigestSendError(f"sending the {day} digest to {key} failed: {error}") from exc
+    _record(settings, day, key, "sent", None, message["Message-ID"])
+    return SendResult(day, key, "sent", message["Message-ID"])
+
+
+def archived_digest(settings: Settings, day: date) -> ArchivedDigest | None:
+    """The already archived digest for ``day`` (as recorded in ``digests``), if its files still exist."""
+    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        rows = con.execute("SELECT html_path, text_path, markdown_path, relevant_stories, relevant_articles "
+                           "FROM digests WHERE digest_date = ?", [day]).fetchall()
+    if not rows:
+        return None
+    html, text, markdown, stories, articles = rows[0]
+    html_path = Path(html)
+    archived = ArchivedDigest(day=day, html_path=html_path, text_path=Path(text), markdown_path=Path(markdown),
+                              chart_path=html_path.with_suffix(".png"), relevant_stories=stories,
+                              relevant_articles=articles)
+    paths = (archived.html_path, archived.text_path, archived.chart_path)
+    return archived if all(p.exists() for p in paths) else None
