@@ -15,6 +15,7 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
+from newswatch_defaults import default_args
 
 
 @dag(
@@ -25,7 +26,7 @@ from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, tas
     max_active_runs=1,
     is_paused_upon_creation=False,
     tags=["newswatch", "digest"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "owner": "newswatch"},
+    default_args=default_args(retry_delay=timedelta(minutes=2)),
     doc_md=__doc__,
 )
 def newswatch_digest() -> None:

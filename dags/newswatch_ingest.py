@@ -16,6 +16,7 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import Asset, dag, task
+from newswatch_defaults import default_args
 
 ARTICLES = Asset("newswatch/articles")
 # Mapped tasks do not inherit their docstring as docs, so the text is passed explicitly.
@@ -30,7 +31,7 @@ POLL_FEED_DOC = "Fetch one feed (conditional GET, size cap, timeouts) and land i
     max_active_runs=1,
     is_paused_upon_creation=False,
     tags=["newswatch", "ingest"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "owner": "newswatch"},
+    default_args=default_args(retry_delay=timedelta(minutes=1)),
     doc_md=__doc__,
 )
 def newswatch_ingest() -> None:

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     fetch_concurrency: int = 8
     user_agent: str = "newswatch/0.1 (+https://github.com/newswatch; transatlantic security monitor)"
 
+    landing_retention_days: int = Field(default=30, ge=1,
+                                        description="landed bodies kept this long (the newest per feed always)")
     validation_max_error_rate: float = Field(default=0.5, ge=0.0, le=1.0,
                                              description="share of a source's batch that may fail")
     validation_min_batch: int = Field(default=5, description="smaller batches never trip the error-rate gate")

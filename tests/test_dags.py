@@ -13,7 +13,7 @@ import pytest
 from pipeline.settings import PROJECT_ROOT
 
 DAGS = PROJECT_ROOT / "dags"
-EXPECTED = {"newswatch_ingest", "newswatch_digest"}
+EXPECTED = {"newswatch_ingest", "newswatch_digest", "newswatch_maintenance"}
 
 
 def _airflow_env(tmp_path: Path) -> dict[str, str]:
@@ -30,13 +30,16 @@ def _airflow_env(tmp_path: Path) -> dict[str, str]:
 
 _PARSE_PROBE = """
 import json, sys
-from airflow.dag_processing.dagbag import DagBag
-bag = DagBag(dag_folder=sys.argv[1])
+from pathlib import Path
+from airflow.dag_processing.dagbag import BundleDagBag  # what Airflow's processes use: the folder is importable
+bag = BundleDagBag(dag_folder=sys.argv[1], bundle_path=Path(sys.argv[1]))
 dags = {}
 for dag_id, dag in bag.dags.items():
     dags[dag_id] = {
         "tags": sorted(dag.tags), "doc": bool(dag.doc_md),
-        "tasks": {t.task_id: {"retries": t.retries, "pool": t.pool, "doc": bool(t.doc_md or t.doc)}
+        "tasks": {t.task_id: {"retries": t.retries, "pool": t.pool, "doc": bool(t.doc_md or t.doc),
+                              "alerts": len(t.on_failure_callback or []) if isinstance(t.on_failure_callback, list)
+                              else int(bool(t.on_failure_callback))}
                   for t in dag.tasks},
     }
 heavy = [m for m in ("duckdb", "great_expectations", "feedparser", "matplotlib", "pandas") if m in sys.modules]
@@ -44,14 +47,18 @@ print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "
 """
 
 
-@pytest.fixture(scope="module")
-def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    tmp_path = tmp_path_factory.mktemp("dagbag")
-    result = subprocess.run([sys.executable, "-c", _PARSE_PROBE, str(DAGS)], env=_airflow_env(tmp_path),
+def _parse(tmp_path: Path, **extra_env: str) -> dict:
+    env = {**_airflow_env(tmp_path), **extra_env}
+    result = subprocess.run([sys.executable, "-c", _PARSE_PROBE, str(DAGS)], env=env,
                             capture_output=True, text=True, timeout=300, check=True)
     data = json.loads(result.stdout.strip().splitlines()[-1])
     data["tmp_path"] = str(tmp_path)
     return data
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return _parse(tmp_path_factory.mktemp("dagbag"))
 
 
 def test_no_import_errors_and_all_dags_present(parsed):
@@ -73,8 +80,19 @@ def test_warehouse_tasks_use_the_single_writer_pool(parsed):
     assert tasks["process"]["pool"] == "warehouse" and tasks["plan_feeds"]["pool"] == "warehouse"
     assert tasks["poll_feed"]["pool"] == "feeds"
     assert parsed["dags"]["newswatch_digest"]["tasks"]["build_digest"]["pool"] == "warehouse"
+    assert parsed["dags"]["newswatch_digest"]["tasks"]["send_digest"]["pool"] == "warehouse"
+    maintenance = parsed["dags"]["newswatch_maintenance"]["tasks"]
+    assert maintenance["compact_warehouse"]["pool"] == "warehouse"
+
+
+def test_failure_alerts_attach_only_when_configured(parsed, tmp_path):
+    assert all(t["alerts"] == 0 for d in parsed["dags"].values() for t in d["tasks"].values())
+    alerted = _parse(tmp_path, NEWSWATCH_ALERT_TO="oncall@example.org")
+    assert alerted["errors"] == {}
+    assert all(t["alerts"] == 1 for d in alerted["dags"].values() for t in d["tasks"].values())
 
 
 def test_parsing_touches_no_warehouse_and_imports_nothing_heavy(parsed):
     assert parsed["heavy"] == []
     assert not (Path(parsed["tmp_path"]) / "never").exists()
+    assert not (Path(parsed["tmp_path"]) / "airflow" / "airflow.db").exists()  # metadata DB untouched

@@ -3,10 +3,7 @@ server on loopback (aiosmtpd)."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
-import socket
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -22,31 +19,6 @@ from pipeline.warehouse import connect
 from tests.test_validation import _process_items, make_item
 
 DAY = datetime.now(UTC).date()
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield controller, inbox
-    if controller.loop.is_running():
-        controller.stop()
 
 
 INJECTION = make_item(

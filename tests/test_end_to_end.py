@@ -3,6 +3,7 @@ AIRFLOW_HOME (real SQLite metadata DB) and warehouse, with one feed served over 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from datetime import UTC, datetime
@@ -24,7 +25,8 @@ def _run(args: list[str], env: dict[str, str]) -> str:
     return result.stdout + result.stderr
 
 
-def test_ingest_then_digest_through_airflow(tmp_path: Path, httpserver: HTTPServer):
+def test_ingest_then_digest_through_airflow(tmp_path: Path, httpserver: HTTPServer, smtp_server):
+    controller, inbox = smtp_server
     feed = (FIXTURES / "feeds" / "alliance_rss.xml").read_bytes()
     httpserver.expect_request("/alliance.xml").respond_with_data(feed, content_type="application/rss+xml")
     feeds_file = tmp_path / "feeds.toml"
@@ -33,7 +35,11 @@ def test_ingest_then_digest_through_airflow(tmp_path: Path, httpserver: HTTPServ
     env = _airflow_env(tmp_path)
     env.update({"NEWSWATCH_DB": str(tmp_path / "wh.duckdb"), "NEWSWATCH_DIGEST_DIR": str(tmp_path / "digests"),
                 "NEWSWATCH_LANDING_DIR": str(tmp_path / "landing"), "NEWSWATCH_FEEDS_FILE": str(feeds_file),
-                "NO_PROXY": "127.0.0.1,localhost", "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"})
+                "NO_PROXY": "127.0.0.1,localhost", "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+                "NEWSWATCH_DIGEST_TO": "analyst@example.org",
+                "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps({
+                    "conn_type": "smtp", "host": "127.0.0.1", "port": controller.port,
+                    "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "newswatch@example.org"}})})
     airflow = str(VENV_BIN / "airflow")
     _run([airflow, "db", "migrate"], env)
     ingest_log = _run([airflow, "dags", "test", "newswatch_ingest"], env)
@@ -60,3 +66,11 @@ def test_ingest_then_digest_through_airflow(tmp_path: Path, httpserver: HTTPServ
     assert "bakery" not in text.lower()  # not relevant, not in the digest
     assert "<script" not in html
     assert os.path.exists(tmp_path / "digests" / f"{today}.png")
+
+    assert len(inbox.messages) == 1  # sent through the Airflow SMTP connection
+    message = inbox.messages[0]
+    assert message["To"] == "analyst@example.org" and message["From"] == "newswatch@example.org"
+    assert message["Subject"].startswith(f"newswatch digest {today}: ")
+    assert message.get_content_type() == "multipart/alternative"
+    rerun = _run([airflow, "dags", "test", "newswatch_digest", today], env)  # same day again: not sent twice
+    assert "state=success" in rerun and len(inbox.messages) == 1

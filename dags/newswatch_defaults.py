@@ -1,0 +1,27 @@
+"""Shared DAG defaults: owner, retries, and failure alerts by email when NEWSWATCH_ALERT_TO is set.
+
+Only the environment is read here (never the metadata DB or a connection), so parsing stays cheap."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+ALERT_SUBJECT = "newswatch: {{ ti.dag_id }}.{{ ti.task_id }} failed ({{ ti.run_id }})"
+ALERT_BODY = (
+    "<p>Task <b>{{ ti.task_id }}</b> of <b>{{ ti.dag_id }}</b> failed on try {{ ti.try_number }}.</p>"
+    "<p>Run: {{ ti.run_id }}</p><p>Log: {{ ti.log_url }}</p>"
+)
+
+
+def default_args(retries: int = 2, retry_delay: timedelta = timedelta(minutes=1)) -> dict[str, Any]:
+    args: dict[str, Any] = {"owner": "newswatch", "retries": retries, "retry_delay": retry_delay}
+    recipients = [a.strip() for a in os.environ.get("NEWSWATCH_ALERT_TO", "").split(",") if a.strip()]
+    if recipients:
+        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+        args["on_failure_callback"] = [SmtpNotifier(
+            to=recipients, subject=ALERT_SUBJECT, html_content=ALERT_BODY,
+            smtp_conn_id=os.environ.get("NEWSWATCH_SMTP_CONN_ID", "smtp_default"))]
+    return args

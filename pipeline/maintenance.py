@@ -1,0 +1,57 @@
+"""Weekly upkeep: landing retention, warehouse compaction, story-signature pruning, a feed-health report."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pipeline.feeds.health import feed_health
+from pipeline.load import prune_signatures
+from pipeline.settings import Settings
+from pipeline.warehouse import connect
+
+
+def prune_landing(landing_dir: Path, retention_days: int, now: datetime | None = None) -> dict[str, int]:
+    """Delete landed bodies older than the retention, always keeping each feed's newest body."""
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(days=retention_days)
+    removed = freed = kept = 0
+    for folder in sorted(p for p in Path(landing_dir).glob("*") if p.is_dir()):
+        metas = []
+        for meta_path in folder.glob("*.meta.json"):
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            metas.append((datetime.fromisoformat(meta["fetched_at"]), meta_path, Path(meta["path"])))
+        metas.sort()
+        for fetched_at, meta_path, body_path in metas[:-1]:
+            if fetched_at < cutoff:
+                freed += body_path.stat().st_size if body_path.exists() else 0
+                body_path.unlink(missing_ok=True)
+                meta_path.unlink(missing_ok=True)
+                removed += 1
+            else:
+                kept += 1
+        kept += 1 if metas else 0
+    return {"bodies_removed": removed, "bytes_freed": freed, "bodies_kept": kept}
+
+
+def compact_warehouse(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """Prune story signatures outside the matching window and CHECKPOINT the DuckDB file."""
+    now = now or datetime.now(UTC)
+    size_before = settings.db.stat().st_size if settings.db.exists() else 0
+    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        pruned = prune_signatures(con, now)
+        con.execute("CHECKPOINT")
+    return {"signatures_pruned": pruned, "db_bytes_before": size_before, "db_bytes_after": settings.db.stat().st_size}
+
+
+def feed_health_report(settings: Settings) -> dict[str, Any]:
+    """Feeds by state, and the ones that need a person: failing, silent or retired, with their last error."""
+    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        feeds = feed_health(con)
+    attention = [{"name": f["name"], "state": f["state"], "error_streak": f["error_streak"],
+                  "last_error": f["last_error"], "last_success_at": f["last_success_at"]}
+                 for f in feeds if f["state"] in ("failing", "silent", "retired")]
+    return {"feeds": len(feeds), "by_state": dict(Counter(f["state"] for f in feeds)), "attention": attention}
