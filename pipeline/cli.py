@@ -76,13 +76,15 @@ def ingest(feeds_file: Path | None, no_seeds: bool, no_feeds: bool, due_only: bo
 
 @main.command()
 @click.option("--feed", "feed_name", default=None, help="Replay only this feed's landed bodies.")
+@click.option("--force", is_flag=True, help="Re-parse bodies already processed into this warehouse (after a fix).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @db_option
-def replay(feed_name: str | None, as_json: bool, db: Path | None) -> None:
-    """Re-process every landed feed body into the warehouse, without the network."""
+def replay(feed_name: str | None, force: bool, as_json: bool, db: Path | None) -> None:
+    """Process the landed feed bodies into the warehouse, without the network (already processed ones are
+    skipped unless --force)."""
     from pipeline.ingest import replay as replay_landed
 
-    summary = replay_landed(_settings(db), feed_name=feed_name)
+    summary = replay_landed(_settings(db), feed_name=feed_name, force=force)
     if as_json:
         _emit(summary.to_dict())
     else:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,8 +19,9 @@ import duckdb
 from pipeline.classify.scorer import get_scorer
 from pipeline.feeds.config import FeedConfig, load_feed_list
 from pipeline.feeds.health import due_feeds, load_states, record_outcome, register_feeds
-from pipeline.feeds.landing import LandingRef, landed_refs, read_body
-from pipeline.feeds.parse import ParsedFeed, parse_feed
+from pipeline.feeds.landing import LandingRef, landed_refs
+from pipeline.feeds.parallel import ParseJob, parse_jobs
+from pipeline.feeds.parse import ParsedFeed
 from pipeline.feeds.poll import PollOutcome, poll_feeds
 from pipeline.load import load_items
 from pipeline.models import Item
@@ -50,6 +54,7 @@ class IngestSummary:
     validation_warnings: int = 0
     gate_failures: list[dict[str, Any]] = field(default_factory=list)
     validation: str = ""
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,48 +93,72 @@ def poll(settings: Settings, feeds: list[FeedConfig]) -> list[dict[str, Any]]:
     return [o.to_dict() for o in poll_feeds(feeds, states, settings)]
 
 
-def _parse_landed(ref: LandingRef, language: str | None, fetched_at: datetime) -> ParsedFeed:
-    try:
-        body, headers = read_body(ref)
-    except OSError as exc:
-        return ParsedFeed(error=f"landed body unreadable: {exc}")
-    return parse_feed(body, headers, source_id=ref.source_id, source_name=ref.feed_name,
-                      language_hint=language, fetched_at=fetched_at)
+def _already_processed(con: duckdb.DuckDBPyConnection, refs: list[LandingRef]) -> set[tuple[str, str]]:
+    if not refs:
+        return set()
+    rows = con.execute("SELECT source_id, body_hash FROM processed_bodies").fetchall()
+    return {(r[0], r[1]) for r in rows}
+
+
+def _mark_processed(con: duckdb.DuckDBPyConnection, refs: list[LandingRef], parsed: list[ParsedFeed],
+                    run_id: str, now: datetime) -> None:
+    for ref, feed in zip(refs, parsed, strict=True):
+        con.execute("INSERT OR REPLACE INTO processed_bodies VALUES (?, ?, ?, ?, ?)",
+                    [ref.source_id, ref.body_hash, now, run_id, len(feed.items)])
 
 
 def process(settings: Settings, outcomes: list[dict[str, Any]], *, include_seeds: bool = True,
-            run_id: str | None = None, kind: str = "ingest", feeds_file: Path | None = None) -> IngestSummary:
-    """Parse what the polls landed, add the seeds, validate, dedup, classify and load: one run."""
+            run_id: str | None = None, kind: str = "ingest", feeds_file: Path | None = None,
+            force: bool = False) -> IngestSummary:
+    """Parse what the polls landed (skipping bodies already processed unless ``force``), add the seeds,
+    validate, dedup, classify and load: one run."""
     now = datetime.now(UTC)
     summary = IngestSummary(run_id=run_id or new_run_id(kind, now), kind=kind)
     languages = {f.source_id: f.language for f in feed_list(settings, feeds_file)}
     polls = [PollOutcome.from_dict(o) for o in outcomes]
-    items: list[Item] = []
-    parsed_by_source: dict[str, ParsedFeed] = {}
+    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        landed = [o.landing_ref for o in polls if o.landing_ref is not None]
+        done = set() if force else _already_processed(con, landed)
+    jobs_by_source: dict[str, ParseJob] = {}
     for outcome in polls:
         ref = outcome.landing_ref
-        if ref is None:
-            continue
-        parsed = _parse_landed(ref, languages.get(outcome.source_id), datetime.fromisoformat(ref.fetched_at))
-        parsed_by_source[outcome.source_id] = parsed
-        items.extend(parsed.items)
+        if ref is not None and (ref.source_id, ref.body_hash) not in done:
+            jobs_by_source[outcome.source_id] = ParseJob(ref, languages.get(outcome.source_id),
+                                                         datetime.fromisoformat(ref.fetched_at))
+    with _stage(summary, "parse"):
+        parsed_list = parse_jobs(list(jobs_by_source.values()))
+    parsed_by_source = dict(zip(jobs_by_source, parsed_list, strict=True))
+    items: list[Item] = [item for parsed in parsed_list for item in parsed.items]
     if include_seeds and settings.seeds_dir.exists():
-        items.extend(load_seeds(settings.seeds_dir))
+        with _stage(summary, "seeds"):
+            items.extend(load_seeds(settings.seeds_dir))
 
     with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
         _start_run(con, summary, now)
         _ensure_seed_source(con)
         per_source_loaded = _validate_classify_load(con, settings, items, summary, now)
-        for outcome in polls:
-            parsed = parsed_by_source.get(outcome.source_id)
-            item_times = [i.published_at for i in parsed.items if i.published_at] if parsed else []
-            record_outcome(con, outcome, item_times=item_times, ttl_minutes=parsed.ttl_minutes if parsed else None,
-                           parse_error=parsed.error if parsed else None,
-                           items_loaded=per_source_loaded.get(outcome.source_id, 0))
-            _count_feed(summary, outcome, parsed)
+        with _stage(summary, "record"):
+            for outcome in polls:
+                parsed = parsed_by_source.get(outcome.source_id)
+                item_times = [i.published_at for i in parsed.items if i.published_at] if parsed else []
+                record_outcome(con, outcome, item_times=item_times,
+                               ttl_minutes=parsed.ttl_minutes if parsed else None,
+                               parse_error=parsed.error if parsed else None,
+                               items_loaded=per_source_loaded.get(outcome.source_id, 0))
+                _count_feed(summary, outcome, parsed)
+            _mark_processed(con, [j.ref for j in jobs_by_source.values()], parsed_list, summary.run_id, now)
         _finish_run(con, summary, now)
     log.info("ingest %s: %s", summary.run_id, json.dumps(summary.to_dict()))
     return summary
+
+
+@contextmanager
+def _stage(summary: IngestSummary, name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        summary.stage_seconds[name] = round(summary.stage_seconds.get(name, 0.0) + time.perf_counter() - started, 4)
 
 
 def _count_feed(summary: IngestSummary, outcome: PollOutcome, parsed: ParsedFeed | None) -> None:
@@ -162,9 +191,11 @@ def _validate_classify_load(con: duckdb.DuckDBPyConnection, settings: Settings, 
             seen.add(key)
             unique.append(item)
 
-    scorer = get_scorer(settings.taxonomy_file)
-    relevance = {item.article_id: scorer.score(item.title, f"{item.summary}\n{item.body}") for item in unique}
-    report = validate_items(unique, relevance, now, settings.warn_only_expectations)
+    with _stage(summary, "classify"):
+        scorer = get_scorer(settings.taxonomy_file)
+        relevance = {item.article_id: scorer.score(item.title, f"{item.summary}\n{item.body}") for item in unique}
+    with _stage(summary, "validate"):
+        report = validate_items(unique, relevance, now, settings.warn_only_expectations)
     rejected_rows = {row for row in range(len(unique)) if report.errors(row)}
     for source_id, rows in _rows_by_source(unique).items():
         failed = sum(1 for row in rows if row in rejected_rows)
@@ -188,13 +219,14 @@ def _validate_classify_load(con: duckdb.DuckDBPyConnection, settings: Settings, 
             summary.validation_warnings += 1
             item.flags.extend(f"warn:{w.expectation}" for w in warnings if f"warn:{w.expectation}" not in item.flags)
         passed.append(item)
-    quarantine_items(con, rejected, summary.run_id, now)
-    record_validation(con, summary.run_id, report)
+    with _stage(summary, "quarantine"):
+        quarantine_items(con, rejected, summary.run_id, now)
+        record_validation(con, summary.run_id, report)
     summary.quarantined += len(rejected)
     summary.validation = "; ".join(filter(None, [summary.validation, report.summary_line()]))
     log.info("run %s: %s", summary.run_id, report.summary_line())
 
-    result = load_items(con, passed, relevance, summary.run_id, now)
+    result = load_items(con, passed, relevance, summary.run_id, now, timings=summary.stage_seconds)
     summary.loaded += len(result.loaded)
     summary.updated += len(result.updated)
     summary.duplicates += result.duplicate_count
@@ -244,15 +276,22 @@ def run_ingest(settings: Settings, feeds_file: Path | None = None, *, include_se
     return process(settings, outcomes, include_seeds=include_seeds, feeds_file=feeds_file)
 
 
-def replay(settings: Settings, *, feed_name: str | None = None) -> IngestSummary:
-    """Re-process every landed body (optionally of one feed) without the network."""
+def replay(settings: Settings, *, feed_name: str | None = None, force: bool = False) -> IngestSummary:
+    """Process landed bodies (optionally of one feed) without the network; bodies already processed into this
+    warehouse are skipped unless ``force`` (e.g. after a parser fix)."""
     refs = [r for r in landed_refs(settings.landing_dir) if feed_name in (None, r.feed_name)]
     now = datetime.now(UTC)
     summary = IngestSummary(run_id=new_run_id("replay", now), kind="replay")
     languages = {f.source_id: f.language for f in feed_list(settings, None)}
+    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        done = set() if force else _already_processed(con, refs)
+    todo = [r for r in refs if (r.source_id, r.body_hash) not in done]
+    summary.feeds_skipped = len(refs) - len(todo)
+    with _stage(summary, "parse"):
+        parsed_list = parse_jobs([ParseJob(r, languages.get(r.source_id), datetime.fromisoformat(r.fetched_at))
+                                  for r in todo])
     items: list[Item] = []
-    for ref in refs:
-        parsed = _parse_landed(ref, languages.get(ref.source_id), datetime.fromisoformat(ref.fetched_at))
+    for ref, parsed in zip(todo, parsed_list, strict=True):
         if parsed.error:
             summary.feeds_failed += 1
             summary.feed_errors.append({"feed": ref.feed_name, "url": ref.url, "error": parsed.error})
@@ -262,6 +301,7 @@ def replay(settings: Settings, *, feed_name: str | None = None) -> IngestSummary
     with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
         _start_run(con, summary, now)
         _validate_classify_load(con, settings, items, summary, now)
+        _mark_processed(con, todo, parsed_list, summary.run_id, now)
         _finish_run(con, summary, now)
     return summary
 

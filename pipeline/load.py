@@ -6,6 +6,7 @@ is counted as a duplicate and not touched; an edited item becomes a new revision
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -125,8 +126,13 @@ def prune_signatures(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
                            [now - 2 * WINDOW]).fetchall())
 
 
+def _add_time(timings: dict[str, float] | None, stage: str, started: float) -> None:
+    if timings is not None:
+        timings[stage] = round(timings.get(stage, 0.0) + time.perf_counter() - started, 4)
+
+
 def load_items(con: duckdb.DuckDBPyConnection, items: list[Item], relevance: dict[str, Relevance],
-               run_id: str, now: datetime) -> LoadResult:
+               run_id: str, now: datetime, timings: dict[str, float] | None = None) -> LoadResult:
     """Insert new articles, revise edited ones, record duplicates; one transaction."""
     result = LoadResult()
     unique: list[Item] = []
@@ -142,8 +148,11 @@ def load_items(con: duckdb.DuckDBPyConnection, items: list[Item], relevance: dic
     try:
         existing = _existing(con, [i.article_id for i in unique])
         new_items = [i for i in unique if i.article_id not in existing]
+        started = time.perf_counter()
         assignments, docs = assign_stories(new_items, SameArticleIndex(_known_matches(con, new_items)),
                                            StoryIndex(_window_docs(con, new_items, now)), now)
+        _add_time(timings, "dedup", started)
+        started = time.perf_counter()
         inserts: list[dict[str, object]] = []
         revisions: list[dict[str, object]] = []
         for item in unique:
@@ -175,6 +184,7 @@ def load_items(con: duckdb.DuckDBPyConnection, items: list[Item], relevance: dic
             existing[a][2] for a in result.updated if existing[a][2]]
         refresh_stories(con, sorted({str(s) for s in touched if s}))
         con.execute("COMMIT")
+        _add_time(timings, "load", started)
     except Exception:
         con.execute("ROLLBACK")
         raise

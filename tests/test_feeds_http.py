@@ -264,8 +264,10 @@ def test_replay_rebuilds_the_warehouse_without_network(settings, tmp_path, monke
     get_settings.cache_clear()
     rebuilt = replay(get_settings())
     assert (rebuilt.items_seen, rebuilt.loaded, rebuilt.feeds_ok) == (2, 2, 1)
-    again = replay(get_settings())
-    assert (again.loaded, again.duplicates) == (0, 2)
+    again = replay(get_settings())  # bodies already processed: skipped, nothing parsed
+    assert (again.items_seen, again.loaded, again.feeds_skipped) == (0, 0, 1)
+    forced = replay(get_settings(), force=True)  # re-parsed: every item known, nothing new
+    assert (forced.items_seen, forced.loaded, forced.duplicates) == (2, 0, 2)
 
 
 @pytest.fixture
