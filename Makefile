@@ -123,6 +123,9 @@ browser-deps: ## Debian chromium + chromium-driver for the browser tests (instal
 test: airflow-init browser-deps ## run the whole test suite
 	$(BIN)/pytest
 
+bench: $(STAMP) ## throughput per stage and at scale (NEWSWATCH_BENCH_SIZES, default 10000,100000) -> warehouse/bench/latest.json
+	$(BIN)/python -m tests.bench.run
+
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
 

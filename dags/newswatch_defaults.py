@@ -5,9 +5,16 @@ Only the environment is read here (never the metadata DB or a connection), so pa
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+# Shared by every newswatch DAG: no catchup, one run at a time, unpaused when first parsed.
+COMMON_DAG_ARGS: dict[str, Any] = {
+    "start_date": datetime(2026, 1, 1, tzinfo=UTC),
+    "catchup": False,
+    "max_active_runs": 1,
+    "is_paused_upon_creation": False,
+}
 ALERT_SUBJECT = "newswatch: {{ ti.dag_id }}.{{ ti.task_id }} failed ({{ ti.run_id }})"
 ALERT_BODY = (
     "<p>Task <b>{{ ti.task_id }}</b> of <b>{{ ti.dag_id }}</b> failed on try {{ ti.try_number }}.</p>"

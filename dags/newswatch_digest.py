@@ -15,16 +15,13 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
-from newswatch_defaults import default_args
+from newswatch_defaults import COMMON_DAG_ARGS, default_args
 
 
 @dag(
     dag_id="newswatch_digest",
     schedule=CronDataIntervalTimetable("0 6 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    is_paused_upon_creation=False,
+    **COMMON_DAG_ARGS,
     tags=["newswatch", "digest"],
     default_args=default_args(retry_delay=timedelta(minutes=2)),
     doc_md=__doc__,

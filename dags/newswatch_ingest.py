@@ -14,9 +14,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pendulum
 from airflow.sdk import Asset, dag, task
-from newswatch_defaults import default_args
+from newswatch_defaults import COMMON_DAG_ARGS, default_args
 
 ARTICLES = Asset("newswatch/articles")
 # Mapped tasks do not inherit their docstring as docs, so the text is passed explicitly.
@@ -26,10 +25,7 @@ POLL_FEED_DOC = "Fetch one feed (conditional GET, size cap, timeouts) and land i
 @dag(
     dag_id="newswatch_ingest",
     schedule="*/30 * * * *",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    is_paused_upon_creation=False,
+    **COMMON_DAG_ARGS,
     tags=["newswatch", "ingest"],
     default_args=default_args(retry_delay=timedelta(minutes=1)),
     doc_md=__doc__,

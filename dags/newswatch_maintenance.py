@@ -10,18 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import pendulum
 from airflow.sdk import dag, task
-from newswatch_defaults import default_args
+from newswatch_defaults import COMMON_DAG_ARGS, default_args
 
 
 @dag(
     dag_id="newswatch_maintenance",
     schedule="0 3 * * 0",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    is_paused_upon_creation=False,
+    **COMMON_DAG_ARGS,
     tags=["newswatch", "maintenance"],
     default_args=default_args(),
     doc_md=__doc__,

@@ -23,6 +23,16 @@ def _emit(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, default=str))
 
 
+def _report(summary: Any, as_json: bool) -> None:
+    """A run summary (ingest, replay, quarantine replay) as JSON or as one line."""
+    if as_json:
+        _emit(summary.to_dict())
+        return
+    click.echo(f"{summary.kind} {summary.run_id}: {summary.items_seen} items seen, {summary.loaded} loaded, "
+               f"{summary.updated} updated, {summary.duplicates} duplicates, {summary.quarantined} quarantined; "
+               f"feeds {summary.feeds_ok} ok / {summary.feeds_failed} failed")
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -58,14 +68,11 @@ def ingest(feeds_file: Path | None, no_seeds: bool, no_feeds: bool, due_only: bo
 
     summary = run_ingest(_settings(db), feeds_file, include_seeds=not no_seeds, include_feeds=not no_feeds,
                          only_due=due_only)
+    _report(summary, as_json)
     if as_json:
-        _emit(summary.to_dict())
         if strict and summary.gate_failures:
             raise SystemExit(3)
         return
-    click.echo(f"run {summary.run_id}: {summary.items_seen} items seen, {summary.loaded} loaded, "
-               f"{summary.updated} updated, {summary.duplicates} duplicates, {summary.quarantined} quarantined; "
-               f"feeds {summary.feeds_ok} ok / {summary.feeds_failed} failed")
     for error in summary.feed_errors:
         click.echo(f"  feed {error['feed']}: {error['error']}", err=True)
     for gate in summary.gate_failures:
@@ -84,12 +91,7 @@ def replay(feed_name: str | None, force: bool, as_json: bool, db: Path | None) -
     skipped unless --force)."""
     from pipeline.ingest import replay as replay_landed
 
-    summary = replay_landed(_settings(db), feed_name=feed_name, force=force)
-    if as_json:
-        _emit(summary.to_dict())
-    else:
-        click.echo(f"replay {summary.run_id}: {summary.items_seen} items seen, {summary.loaded} loaded, "
-                   f"{summary.updated} updated, {summary.duplicates} duplicates, {summary.quarantined} quarantined")
+    _report(replay_landed(_settings(db), feed_name=feed_name, force=force), as_json)
 
 
 @main.command()
@@ -324,12 +326,7 @@ def quarantine_replay(ids: tuple[str, ...], as_json: bool, db: Path | None) -> N
     """Re-validate quarantined items with the current code and rules and load what now passes."""
     from pipeline.ingest import replay_quarantine
 
-    summary = replay_quarantine(_settings(db), list(ids) or None)
-    if as_json:
-        _emit(summary.to_dict())
-    else:
-        click.echo(f"quarantine replay {summary.run_id}: {summary.items_seen} re-validated, {summary.loaded} loaded, "
-                   f"{summary.updated} updated, {summary.duplicates} duplicates, {summary.quarantined} still failing")
+    _report(replay_quarantine(_settings(db), list(ids) or None), as_json)
 
 
 @main.command()

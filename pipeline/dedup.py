@@ -53,6 +53,8 @@ class SameArticleIndex:
 
 
 def item_story_doc(item: Item, seen_at: datetime) -> StoryDoc:
+    if item.story_features is not None:
+        return StoryDoc.from_json(item.article_id, item.article_id, seen_at, item.story_features)
     return story_doc(item.article_id, item.title, item.summary or item.body, seen_at, item.language)
 
 

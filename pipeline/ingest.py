@@ -20,7 +20,7 @@ from pipeline.classify.scorer import get_scorer
 from pipeline.feeds.config import FeedConfig, load_feed_list
 from pipeline.feeds.health import due_feeds, load_states, record_outcome, register_feeds
 from pipeline.feeds.landing import LandingRef, landed_refs
-from pipeline.feeds.parallel import ParseJob, parse_jobs
+from pipeline.feeds.parallel import FeedParserPool, ParseJob
 from pipeline.feeds.parse import ParsedFeed
 from pipeline.feeds.poll import PollOutcome, poll_feeds
 from pipeline.load import load_items
@@ -34,6 +34,7 @@ from pipeline.validate import Failure, validate_items
 from pipeline.warehouse import connect
 
 log = logging.getLogger(__name__)
+CHUNK_BODIES = 400  # feed bodies per transaction (about 20,000 items for 50-item feeds)
 
 
 @dataclass(slots=True)
@@ -125,28 +126,36 @@ def process(settings: Settings, outcomes: list[dict[str, Any]], *, include_seeds
         if ref is not None and (ref.source_id, ref.body_hash) not in done:
             jobs_by_source[outcome.source_id] = ParseJob(ref, languages.get(outcome.source_id),
                                                          datetime.fromisoformat(ref.fetched_at))
-    with _stage(summary, "parse"):
-        parsed_list = parse_jobs(list(jobs_by_source.values()))
-    parsed_by_source = dict(zip(jobs_by_source, parsed_list, strict=True))
-    items: list[Item] = [item for parsed in parsed_list for item in parsed.items]
-    if include_seeds and settings.seeds_dir.exists():
-        with _stage(summary, "seeds"):
-            items.extend(load_seeds(settings.seeds_dir))
-
-    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
+    seeds = load_seeds(settings.seeds_dir) if include_seeds and settings.seeds_dir.exists() else []
+    jobs = list(jobs_by_source.items())
+    parsed_by_source: dict[str, ParsedFeed] = {}
+    item_times_by_source: dict[str, list[datetime]] = {}
+    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con, FeedParserPool() as parser:
         _start_run(con, summary, now)
         _ensure_seed_source(con)
-        per_source_loaded = _validate_classify_load(con, settings, items, summary, now)
+        per_source_loaded: dict[str, int] = {}
+        # bodies are processed in chunks, one transaction each, so memory stays bounded however big the run
+        for start in range(0, max(len(jobs), 1), CHUNK_BODIES):
+            chunk = jobs[start:start + CHUNK_BODIES]
+            with _stage(summary, "parse"):
+                parsed_chunk = parser.parse([job for _, job in chunk])
+            items: list[Item] = [item for parsed in parsed_chunk for item in parsed.items]
+            if start == 0:
+                items.extend(seeds)
+            per_source_loaded.update(_validate_classify_load(con, settings, items, summary, now))
+            for (source_id, job), parsed in zip(chunk, parsed_chunk, strict=True):
+                parsed_by_source[source_id] = parsed
+                item_times_by_source[source_id] = [i.published_at for i in parsed.items if i.published_at]
+                _mark_processed(con, [job.ref], [parsed], summary.run_id, now)
+                parsed.items = []  # keep the feed's metadata, free its items
         with _stage(summary, "record"):
             for outcome in polls:
                 parsed = parsed_by_source.get(outcome.source_id)
-                item_times = [i.published_at for i in parsed.items if i.published_at] if parsed else []
-                record_outcome(con, outcome, item_times=item_times,
+                record_outcome(con, outcome, item_times=item_times_by_source.get(outcome.source_id, []),
                                ttl_minutes=parsed.ttl_minutes if parsed else None,
                                parse_error=parsed.error if parsed else None,
                                items_loaded=per_source_loaded.get(outcome.source_id, 0))
                 _count_feed(summary, outcome, parsed)
-            _mark_processed(con, [j.ref for j in jobs_by_source.values()], parsed_list, summary.run_id, now)
         _finish_run(con, summary, now)
     log.info("ingest %s: %s", summary.run_id, json.dumps(summary.to_dict()))
     return summary
@@ -233,9 +242,10 @@ def _validate_classify_load(con: duckdb.DuckDBPyConnection, settings: Settings, 
     released = set(result.loaded) | set(result.updated) | set(result.duplicates)
     release_quarantined(con, sorted(released), now)
     summary.relevant += sum(1 for a in set(result.loaded) | set(result.updated) if relevance[a].label >= 1)
+    new_members = set(result.loaded) | set(result.duplicates)
     per_source: dict[str, int] = {}
     for item in passed:
-        if item.article_id in set(result.loaded) | set(result.duplicates):
+        if item.article_id in new_members:
             per_source[item.source_id] = per_source.get(item.source_id, 0) + 1
     return per_source
 
@@ -287,9 +297,9 @@ def replay(settings: Settings, *, feed_name: str | None = None, force: bool = Fa
         done = set() if force else _already_processed(con, refs)
     todo = [r for r in refs if (r.source_id, r.body_hash) not in done]
     summary.feeds_skipped = len(refs) - len(todo)
-    with _stage(summary, "parse"):
-        parsed_list = parse_jobs([ParseJob(r, languages.get(r.source_id), datetime.fromisoformat(r.fetched_at))
-                                  for r in todo])
+    with _stage(summary, "parse"), FeedParserPool() as parser:
+        parsed_list = parser.parse([ParseJob(r, languages.get(r.source_id), datetime.fromisoformat(r.fetched_at))
+                                    for r in todo])
     items: list[Item] = []
     for ref, parsed in zip(todo, parsed_list, strict=True):
         if parsed.error:

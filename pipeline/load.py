@@ -9,7 +9,7 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -17,7 +17,7 @@ import pyarrow as pa
 from pipeline.dedup import KnownArticle, SameArticleIndex, assign_stories
 from pipeline.models import Item, Relevance
 from pipeline.normalize import title_key
-from pipeline.stories import WINDOW, StoryDoc, StoryIndex
+from pipeline.stories import STORY_MAX_GAP, WINDOW, StoryDoc, StoryIndex
 
 _ARTICLE_SCHEMA = pa.schema([
     ("article_id", pa.string()), ("source_kind", pa.string()), ("source_id", pa.string()),
@@ -149,8 +149,9 @@ def load_items(con: duckdb.DuckDBPyConnection, items: list[Item], relevance: dic
         existing = _existing(con, [i.article_id for i in unique])
         new_items = [i for i in unique if i.article_id not in existing]
         started = time.perf_counter()
-        assignments, docs = assign_stories(new_items, SameArticleIndex(_known_matches(con, new_items)),
-                                           StoryIndex(_window_docs(con, new_items, now)), now)
+        earliest = min((i.published_at or now for i in new_items), default=now)
+        stories = StoryIndex(_window_docs(con, new_items, now), lsh_from=earliest - STORY_MAX_GAP - timedelta(days=1))
+        assignments, docs = assign_stories(new_items, SameArticleIndex(_known_matches(con, new_items)), stories, now)
         _add_time(timings, "dedup", started)
         started = time.perf_counter()
         inserts: list[dict[str, object]] = []

@@ -34,6 +34,7 @@ class Item:
     language: str | None = None
     flags: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    story_features: dict[str, Any] | None = None  # precomputed by the parse workers (see stories.story_doc)
 
 
 @dataclass(slots=True, frozen=True)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 def item_to_json(item: Item) -> dict[str, Any]:
     data = asdict(item)
+    data.pop("story_features", None)  # derived; recomputed on replay
     for key in ("published_at", "updated_at"):
         if data[key] is not None:
             data[key] = data[key].isoformat()

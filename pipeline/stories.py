@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 WINDOW = timedelta(days=7)
 STORY_MAX_GAP = timedelta(days=2)
 SAME_TITLE_GAP = timedelta(days=3)
@@ -25,6 +27,7 @@ SAME_TEXT_MIN_SIMILARITY = 0.5
 LSH_PERMUTATIONS = 128
 LSH_BANDS = 64
 LSH_PREFILTER = 0.06  # MinHash-estimated Jaccard below which a candidate is not worth confirming
+MAX_CONFIRMATIONS = 16  # candidates confirmed per item, best estimated Jaccard first: bounds the cost per item
 SHINGLE_MAX_ZIPF = 5.5  # words more frequent than this (zipf scale) carry no story identity
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -63,27 +66,38 @@ def _stemmer(language: str) -> Any:
     return snowballstemmer.stemmer(_STEMMERS.get(language, "english"))
 
 
+@lru_cache(maxsize=400_000)
+def _stem(word: str, language: str) -> str:
+    return _stemmer(language).stemWord(word)
+
+
 def _weighted_stems(text: str, language: str) -> dict[str, float]:
     """Stem -> weight, where rare words weigh more (7 - zipf frequency, at least 0.5)."""
     stop = _stopwords(language)
-    stem = _stemmer(language).stemWord
     out: dict[str, float] = {}
     for word in _WORD.findall(text.lower().replace("’", "'")):
         if len(word) < 2 or word in stop:
             continue
         weight = max(0.5, 7.0 - _zipf(word, language))
-        key = stem(word)
+        key = _stem(word, language)
         if weight > out.get(key, 0.0):
             out[key] = weight
     return out
 
 
-def _weighted_jaccard(a: dict[str, float], b: dict[str, float]) -> float:
+def _weighted_jaccard(a: dict[str, float], b: dict[str, float], a_total: float | None = None,
+                      b_total: float | None = None) -> float:
     if not a or not b:
         return 0.0
-    shared = a.keys() & b.keys()
-    inter = sum(min(a[k], b[k]) for k in shared)
-    union = sum(a.values()) + sum(b.values()) - inter
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    inter = 0.0
+    for key, weight in small.items():
+        other = large.get(key)
+        if other is not None:
+            inter += weight if weight < other else other
+    a_total = sum(a.values()) if a_total is None else a_total
+    b_total = sum(b.values()) if b_total is None else b_total
+    union = a_total + b_total - inter
     return inter / union if union else 0.0
 
 
@@ -105,6 +119,10 @@ class StoryDoc:
     ordinals: frozenset[str]
     numbers: frozenset[str]
     series: bool
+    total: float = 0.0  # sum of token weights, cached for the Jaccard
+
+    def __post_init__(self) -> None:
+        self.total = sum(self.tokens.values())
 
     def to_json(self) -> dict[str, Any]:
         return {"title_key": self.title_key, "tokens": self.tokens, "text_tokens": self.text_tokens,
@@ -150,7 +168,7 @@ def story_similarity(a: StoryDoc, b: StoryDoc) -> float:
         return 0.0
     if a.ordinals and b.ordinals and a.ordinals != b.ordinals:
         return 0.0
-    similarity = _weighted_jaccard(a.tokens, b.tokens)
+    similarity = _weighted_jaccard(a.tokens, b.tokens, a.total, b.total)
     needed = SERIES_MIN_SIMILARITY if (a.series or b.series) else STORY_MIN_SIMILARITY
     return similarity if similarity >= needed else 0.0
 
@@ -164,18 +182,21 @@ class StoryMatch:
 
 
 class StoryIndex:
-    """Recent articles' story features with a MinHash LSH over them; add as you go."""
+    """Recent articles' story features, with one MinHash LSH per day so that a query only ever looks at the
+    days a same-story match could come from (STORY_MAX_GAP): the cost per item stays flat however long the
+    stream or the warehouse's window."""
 
-    def __init__(self, docs: Iterable[StoryDoc] = ()) -> None:
+    def __init__(self, docs: Iterable[StoryDoc] = (), lsh_from: datetime | None = None) -> None:
+        """``lsh_from``: older documents can only match by title (same article), so they skip the LSH."""
         import rensa
 
         self._rensa = rensa
-        self._lsh = rensa.RMinHashLSH(threshold=0.2, num_perm=LSH_PERMUTATIONS, num_bands=LSH_BANDS)
         self._docs: list[StoryDoc] = []
-        self._hashes: list[Any] = []
+        self._digests = np.empty((1024, LSH_PERMUTATIONS), dtype=np.uint32)
+        self._by_day: dict[int, Any] = {}
         self._by_title: dict[str, list[int]] = {}
         for doc in docs:
-            self.add(doc)
+            self.add(doc, in_lsh=lsh_from is None or doc.seen_at >= lsh_from)
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -185,13 +206,35 @@ class StoryIndex:
         minhash.update(doc.shingles)
         return minhash
 
-    def add(self, doc: StoryDoc) -> None:
+    @staticmethod
+    def _day(when: datetime) -> int:
+        return when.toordinal()
+
+    def add(self, doc: StoryDoc, in_lsh: bool = True) -> None:
         key = len(self._docs)
-        minhash = self._minhash(doc)
         self._docs.append(doc)
-        self._hashes.append(minhash)
-        self._lsh.insert(key, minhash)
         self._by_title.setdefault(doc.title_key, []).append(key)
+        if not in_lsh:
+            return
+        minhash = self._minhash(doc)
+        if key >= len(self._digests):
+            self._digests = np.concatenate([self._digests, np.empty_like(self._digests)])
+        self._digests[key] = minhash.digest()
+        day = self._day(doc.seen_at)
+        if day not in self._by_day:
+            self._by_day[day] = self._rensa.RMinHashLSH(threshold=0.2, num_perm=LSH_PERMUTATIONS,
+                                                        num_bands=LSH_BANDS)
+        self._by_day[day].insert(key, minhash)
+
+    def _candidates(self, doc: StoryDoc, minhash: Any) -> list[int]:
+        reach = STORY_MAX_GAP.days
+        day = self._day(doc.seen_at)
+        keys: list[int] = []
+        for offset in range(-reach, reach + 1):
+            lsh = self._by_day.get(day + offset)
+            if lsh is not None:
+                keys.extend(lsh.query(minhash))
+        return keys
 
     def match(self, doc: StoryDoc) -> StoryMatch | None:
         """The best earlier article this one belongs with, preferring the same article over the same story;
@@ -201,10 +244,18 @@ class StoryIndex:
             if other.article_id != doc.article_id and same_article(doc, other):
                 return StoryMatch(other.story_id, other.article_id, other.article_id, 1.0)
         minhash = self._minhash(doc)
+        keys = np.fromiter(self._candidates(doc, minhash), dtype=np.int64)
         best: tuple[float, datetime, str, StoryDoc] | None = None
-        for key in self._lsh.query(minhash):
+        if not len(keys):
+            return None
+        digest = np.asarray(minhash.digest(), dtype=np.uint32)
+        estimated = (self._digests[keys] == digest).mean(axis=1)  # MinHash estimate of each candidate's Jaccard
+        keep = estimated >= LSH_PREFILTER
+        keys, estimated = keys[keep], estimated[keep]
+        order = np.lexsort((keys, -estimated))[:MAX_CONFIRMATIONS]
+        for key in keys[order].tolist():
             other = self._docs[key]
-            if other.article_id == doc.article_id or minhash.jaccard(self._hashes[key]) < LSH_PREFILTER:
+            if other.article_id == doc.article_id:
                 continue
             similarity = story_similarity(doc, other)
             if similarity and (best is None or (-similarity, other.seen_at, other.article_id) <

@@ -10,6 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+from pipeline.dedup import item_story_doc
 from pipeline.feeds.landing import LandingRef, read_body
 from pipeline.feeds.parse import ParsedFeed, parse_feed
 
@@ -24,12 +25,17 @@ class ParseJob:
 
 
 def parse_job(job: ParseJob) -> ParsedFeed:
+    """Parse one landed body and precompute each item's story features, so that this CPU work is spread
+    over the pool too."""
     try:
         body, headers = read_body(job.ref)
     except OSError as exc:
         return ParsedFeed(error=f"landed body unreadable: {exc}")
-    return parse_feed(body, headers, source_id=job.ref.source_id, source_name=job.ref.feed_name,
-                      language_hint=job.language, fetched_at=job.fetched_at)
+    parsed = parse_feed(body, headers, source_id=job.ref.source_id, source_name=job.ref.feed_name,
+                        language_hint=job.language, fetched_at=job.fetched_at)
+    for item in parsed.items:
+        item.story_features = item_story_doc(item, item.published_at or job.fetched_at).to_json()
+    return parsed
 
 
 def _landed_bytes(jobs: list[ParseJob]) -> int:
@@ -40,11 +46,27 @@ def _landed_bytes(jobs: list[ParseJob]) -> int:
     return total
 
 
-def parse_jobs(jobs: list[ParseJob], workers: int | None = None) -> list[ParsedFeed]:
-    """Parsed feeds in the order of ``jobs``."""
-    workers = workers or os.cpu_count() or 1
-    if workers < 2 or len(jobs) < 2 or _landed_bytes(jobs) * 4 < PARALLEL_MIN_BYTES:  # gzip ratio about 1:4
-        return [parse_job(job) for job in jobs]
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(parse_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+class FeedParserPool:
+    """Parses batches of landed bodies; starts a process pool (forkserver) on the first batch big enough to
+    be worth it and reuses it for the following ones."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> FeedParserPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def parse(self, jobs: list[ParseJob]) -> list[ParsedFeed]:
+        """Parsed feeds in the order of ``jobs``."""
+        if self.workers < 2 or len(jobs) < 2 or (self._pool is None and _landed_bytes(jobs) * 4 < PARALLEL_MIN_BYTES):
+            return [parse_job(job) for job in jobs]
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers,
+                                             mp_context=multiprocessing.get_context("forkserver"))
+        return list(self._pool.map(parse_job, jobs, chunksize=max(1, len(jobs) // (self.workers * 8))))

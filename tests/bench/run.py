@@ -1,0 +1,234 @@
+"""``make bench``: throughput per stage and end to end, against the physical limits, at several sizes.
+
+Each size runs in its own process (so peak RSS is per size). Sizes come from NEWSWATCH_BENCH_SIZES
+(comma list, default 10000,100000). Results go to warehouse/bench/latest.json and a table on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pipeline.settings import PROJECT_ROOT
+
+OUT = PROJECT_ROOT / "warehouse" / "bench" / "latest.json"
+FLOOR_SAMPLE = 20_000  # items parsed by bare feedparser / lxml for the reference rates
+
+
+def _peak_rss_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, children) / 1024, 1)
+
+
+def _rate(items: int, seconds: float) -> float:
+    return round(items / seconds, 1) if seconds > 0 else float("inf")
+
+
+def run_size(size: int) -> dict[str, Any]:
+    import feedparser
+    import pyarrow as pa
+    from lxml import etree
+
+    from pipeline.digest.build import build_digest
+    from pipeline.feeds.landing import land
+    from pipeline.ingest import process
+    from pipeline.settings import Settings
+    from pipeline.warehouse import connect
+    from tests.bench.corpus import CorpusSpec, bodies
+
+    spec = CorpusSpec(items=size)
+    generated = bodies(spec)
+    workdir = Path(tempfile.mkdtemp(prefix=f"newswatch-bench-{size}-"))
+    settings = Settings(db=workdir / "bench.duckdb", landing_dir=workdir / "landing", digest_dir=workdir / "digests",
+                        feeds_file=workdir / "none.toml", seeds_dir=workdir / "no-seeds",
+                        validation_max_error_rate=1.0)
+    fetched_at = datetime.now(UTC)
+    outcomes = []
+    for feed_no, body, _ in generated:
+        ref = land(settings.landing_dir, source_id=f"feed:bench-{feed_no}", feed_name=f"bench-{feed_no}",
+                   url=f"https://feed{feed_no}.example/rss", body=body,
+                   headers={"content-type": "application/rss+xml; charset=utf-8"}, status=200, fetched_at=fetched_at)
+        outcomes.append({"source_id": ref.source_id, "feed_name": ref.feed_name, "url": ref.url, "new_url": None,
+                         "status": 200, "outcome": "changed", "error": None, "etag": None, "last_modified": None,
+                         "body_hash": ref.body_hash, "landing": ref.to_dict(), "headers": {},
+                         "polled_at": fetched_at.isoformat(), "retry_after": None, "elapsed_s": 0.0})
+
+    sample, sample_items = [], 0
+    for _, body, count in generated:
+        if sample_items >= FLOOR_SAMPLE:
+            break
+        sample.append(body)
+        sample_items += count
+    started = time.perf_counter()
+    floor_items = sum(len(feedparser.parse(body).entries) for body in sample)
+    floor_rate = _rate(floor_items, time.perf_counter() - started)
+    started = time.perf_counter()
+    lxml_items = 0
+    for body in sample:
+        for item in etree.fromstring(body).iter("item"):
+            item.findtext("title"), item.findtext("link"), item.findtext("description"), item.findtext("pubDate")
+            lxml_items += 1
+    lxml_rate = _rate(lxml_items, time.perf_counter() - started)
+
+    started = time.perf_counter()
+    summary = process(settings, outcomes, include_seeds=False)
+    end_to_end = time.perf_counter() - started
+    assert summary.accounted, summary.to_dict()
+
+    started = time.perf_counter()
+    again = process(settings, outcomes, include_seeds=False)
+    replay_seconds = time.perf_counter() - started
+    assert again.items_seen == 0
+
+    with connect(settings.db, read_only=True) as con:
+        last_day = con.execute(
+            "SELECT max(CAST(published_at AT TIME ZONE 'UTC' AS DATE)) FROM articles").fetchall()[0][0]
+        started = time.perf_counter()
+        digest = build_digest(con, last_day, datetime.now(UTC))
+        digest_seconds = time.perf_counter() - started
+        rows = con.sql("SELECT * FROM articles").to_arrow_table()
+    limit_db = workdir / "arrow-limit.duckdb"
+    with connect(limit_db) as con:
+        con.execute("CREATE TABLE copy AS SELECT * FROM articles WHERE false")
+        table = pa.Table.from_batches(rows.to_batches())
+        con.register("arrow_rows", table)
+        started = time.perf_counter()
+        con.execute("INSERT INTO copy SELECT * FROM arrow_rows")
+        arrow_insert = time.perf_counter() - started
+
+    stages = dict(summary.stage_seconds)
+    return {
+        "items": size,
+        "end_to_end_s": round(end_to_end, 3),
+        "end_to_end_items_per_s": _rate(size, end_to_end),
+        "feedparser_floor_items_per_s": floor_rate,
+        "lxml_limit_items_per_s": lxml_rate,
+        "parse_items_per_s": _rate(size, stages.get("parse", 0.0)),
+        "parse_vs_feedparser_floor": round(_rate(size, stages.get("parse", 0.0)) / floor_rate, 3),
+        "replay_unchanged_items_per_s": _rate(size, replay_seconds),
+        "stages": stages,
+        "stage_share": {k: round(v / end_to_end, 3) for k, v in stages.items()},
+        "validate_share": round(stages.get("validate", 0.0) / end_to_end, 3),
+        "load_s": stages.get("load", 0.0),
+        "arrow_insert_limit_s": round(arrow_insert, 3),
+        "dedup_us_per_item": round(stages.get("dedup", 0.0) / size * 1e6, 1),
+        "digest_query_s": round(digest_seconds, 3),
+        "digest_relevant_stories": digest.relevant_story_count,
+        "counts": {k: summary.to_dict()[k] for k in ("items_seen", "loaded", "duplicates", "quarantined", "relevant")},
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def dedup_curve(size: int, step: int, run_size: int = 10_000) -> dict[str, Any]:
+    """Per-item cost of story assignment (layers 1 and 2) as the stream grows to ``size`` items, processed as
+    the ingest runs do: in runs of ``run_size`` items, each building its index from the rolling window."""
+    from pipeline.dedup import KnownArticle, SameArticleIndex, assign_stories
+    from pipeline.models import Item
+    from pipeline.normalize import canonical_url, content_hash, html_to_text
+    from pipeline.stories import STORY_MAX_GAP, WINDOW, StoryIndex
+    from tests.bench.corpus import CorpusSpec, generate_entries
+
+    entries = generate_entries(CorpusSpec(items=size))
+    window: list[tuple[Any, KnownArticle]] = []  # what the warehouse keeps: story features of the last 7 days
+    curve: list[dict[str, Any]] = []
+    spent, counted = 0.0, 0
+    for start in range(0, size, run_size):
+        batch = entries[start:start + run_size]
+        items = []
+        for entry in batch:
+            text = html_to_text(entry.summary_html)
+            items.append(Item(article_id=entry.guid, source_kind="feed", source_id="feed:bench", source_name="bench",
+                              title=entry.title, summary=text, body=text, content_hash=content_hash(entry.title, text),
+                              published_at=entry.published, published_precision="second", url=entry.link,
+                              canonical_url=canonical_url(entry.link), language="en"))
+        cutoff = batch[0].published - WINDOW
+        window = [(doc, known) for doc, known in window if doc.seen_at >= cutoff]
+        started = time.perf_counter()
+        index = StoryIndex((doc for doc, _ in window), lsh_from=batch[0].published - STORY_MAX_GAP - timedelta(days=1))
+        known = SameArticleIndex(k for _, k in window)
+        _, docs = assign_stories(items, known, index, batch[-1].published)
+        spent += time.perf_counter() - started
+        counted += len(items)
+        window.extend((doc, KnownArticle(doc.article_id, doc.story_id, item.content_hash, item.canonical_url))
+                      for doc, item in zip(docs, items, strict=True))
+        if counted >= step or start + run_size >= size:
+            curve.append({"items": start + len(batch), "us_per_item": round(spent / counted * 1e6, 1),
+                          "window_docs": len(window), "peak_rss_mb": _peak_rss_mb()})
+            spent, counted = 0.0, 0
+    return {"items": size, "run_size": run_size, "curve": curve, "peak_rss_mb": _peak_rss_mb()}
+
+
+def poll_cycle_cpu(feeds: int = 500) -> dict[str, Any]:
+    """CPU seconds of one poll cycle over ``feeds`` feeds that all answer 304 (server in another process)."""
+    from pipeline.feeds.config import FeedConfig
+    from pipeline.feeds.poll import FeedState, poll_feeds
+    from pipeline.settings import Settings
+
+    server = subprocess.Popen([sys.executable, "-m", "tests.bench.not_modified_server"], stdout=subprocess.PIPE,
+                              text=True, cwd=PROJECT_ROOT)
+    try:
+        port = int(server.stdout.readline().strip())  # type: ignore[union-attr]
+        configs = [FeedConfig(f"f{n}", f"http://127.0.0.1:{port}/feed/{n}.xml") for n in range(feeds)]
+        states = {c.source_id: FeedState(url=c.url, etag='"same"', last_body_hash="x") for c in configs}
+        settings = Settings(landing_dir=Path(tempfile.mkdtemp()), fetch_per_host_limit=8, fetch_concurrency=8)
+        cpu, wall = time.process_time(), time.perf_counter()
+        outcomes = poll_feeds(configs, states, settings)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    finally:
+        server.terminate()
+    not_modified = sum(1 for o in outcomes if o.outcome == "not_modified")
+    return {"feeds": feeds, "not_modified": not_modified, "cpu_s": round(cpu, 3), "wall_s": round(wall, 3)}
+
+
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--size":
+        print(json.dumps(run_size(int(sys.argv[2]))))
+        return
+    if len(sys.argv) > 2 and sys.argv[1] == "--dedup-curve":
+        print(json.dumps(dedup_curve(int(sys.argv[2]), int(sys.argv[3]))))
+        return
+    sizes = [int(s) for s in os.environ.get("NEWSWATCH_BENCH_SIZES", "10000,100000").split(",") if s.strip()]
+    runs = []
+    for size in sizes:
+        result = subprocess.run([sys.executable, "-m", "tests.bench.run", "--size", str(size)], cwd=PROJECT_ROOT,
+                                capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise SystemExit(f"size {size} failed:\n{result.stderr[-3000:]}")
+        runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
+        _print_run(runs[-1])
+    curve_size = int(os.environ.get("NEWSWATCH_BENCH_DEDUP_ITEMS", str(max(sizes))))
+    curve = subprocess.run([sys.executable, "-m", "tests.bench.run", "--dedup-curve", str(curve_size),
+                            str(max(1000, curve_size // 10))], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                           check=True)
+    dedup = json.loads(curve.stdout.strip().splitlines()[-1])
+    poll = poll_cycle_cpu()
+    report = {"generated_at": datetime.now(UTC).isoformat(), "machine": {"cpus": os.cpu_count()},
+              "runs": runs, "dedup_curve": dedup, "poll_500_unchanged": poll}
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    points = ", ".join(f"{p['items']}: {p['us_per_item']}" for p in dedup["curve"])
+    print(f"\ndedup per item (us) as the stream grows: {points} | peak RSS {dedup['peak_rss_mb']} MB")
+    print(f"poll cycle of {poll['feeds']} unchanged feeds (304): {poll['cpu_s']} s CPU, {poll['wall_s']} s wall")
+    print(f"written to {OUT}")
+
+
+def _print_run(run: dict[str, Any]) -> None:
+    print(f"\n== {run['items']} items: end to end {run['end_to_end_items_per_s']} items/s ({run['end_to_end_s']} s), "
+          f"peak RSS {run['peak_rss_mb']} MB")
+    print(f"   parse {run['parse_items_per_s']} items/s vs bare feedparser {run['feedparser_floor_items_per_s']} "
+          f"(x{run['parse_vs_feedparser_floor']}) vs raw lxml {run['lxml_limit_items_per_s']}")
+    print(f"   replay of unchanged bodies {run['replay_unchanged_items_per_s']} items/s; digest query "
+          f"{run['digest_query_s']} s; load {run['load_s']} s vs Arrow insert {run['arrow_insert_limit_s']} s")
+    print("   stage shares: " + ", ".join(f"{k} {v:.0%}" for k, v in run["stage_share"].items()))
+
+
+if __name__ == "__main__":
+    main()
