@@ -217,7 +217,7 @@ class StoryIndex:
         if not in_lsh:
             return
         minhash = self._minhash(doc)
-        if key >= len(self._digests):
+        while key >= len(self._digests):
             self._digests = np.concatenate([self._digests, np.empty_like(self._digests)])
         self._digests[key] = minhash.digest()
         day = self._day(doc.seen_at)

@@ -125,3 +125,15 @@ def test_dev_pairs_hold_the_floor():
     assert metrics["f1"] >= 0.93
     assert metrics["different_merged_share"] <= 0.06
     assert metrics["same_article_recall"] >= 0.9
+
+
+def test_index_with_old_title_only_documents_still_matches_recent_stories():
+    old = [story_doc(f"old-{n}", f"Old story number {n} about something", "", T0 - timedelta(days=6))
+           for n in range(5000)]
+    recent = story_doc("recent", *SAME_STORY[0][0][:2], SAME_STORY[0][0][2])
+    index = StoryIndex([*old, recent], lsh_from=T0 - timedelta(days=3))
+    assert len(index) == 5001
+    match = index.match(story_doc("new", *SAME_STORY[0][1][:2], SAME_STORY[0][1][2]))
+    assert match is not None and match.matched_article_id == "recent"
+    republished = index.match(story_doc("again", "Old story number 7 about something", "", T0 - timedelta(days=5)))
+    assert republished is not None and republished.duplicate_of == "old-7"
