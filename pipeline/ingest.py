@@ -23,13 +23,14 @@ from pipeline.feeds.landing import LandingRef, landed_refs
 from pipeline.feeds.parallel import FeedParserPool, ParseJob
 from pipeline.feeds.parse import ParsedFeed
 from pipeline.feeds.poll import PollOutcome, poll_feeds
-from pipeline.load import load_items
+from pipeline.load import load_items, open_story_index
 from pipeline.models import Item
 from pipeline.normalize import renormalize
 from pipeline.quarantine import open_items, quarantine_items, record_validation, release_quarantined
 from pipeline.settings import Settings
 from pipeline.sources.seeds import SOURCE_ID as SEEDS_SOURCE_ID
 from pipeline.sources.seeds import load_seeds
+from pipeline.stories import StoryIndex
 from pipeline.validate import Failure, validate_items
 from pipeline.warehouse import connect
 
@@ -142,7 +143,8 @@ def process(settings: Settings, outcomes: list[dict[str, Any]], *, include_seeds
             items: list[Item] = [item for parsed in parsed_chunk for item in parsed.items]
             if start == 0:
                 items.extend(seeds)
-            per_source_loaded.update(_validate_classify_load(con, settings, items, summary, now))
+                stories = open_story_index(con, items, now)  # one index for the run, grown chunk by chunk
+            per_source_loaded.update(_validate_classify_load(con, settings, items, summary, now, stories))
             for (source_id, job), parsed in zip(chunk, parsed_chunk, strict=True):
                 parsed_by_source[source_id] = parsed
                 item_times_by_source[source_id] = [i.published_at for i in parsed.items if i.published_at]
@@ -188,7 +190,8 @@ class ValidationGateError(RuntimeError):
 
 
 def _validate_classify_load(con: duckdb.DuckDBPyConnection, settings: Settings, items: list[Item],
-                            summary: IngestSummary, now: datetime) -> dict[str, int]:
+                            summary: IngestSummary, now: datetime,
+                            stories: StoryIndex | None = None) -> dict[str, int]:
     summary.items_seen += len(items)
     unique: list[Item] = []
     seen: set[tuple[str, str]] = set()
@@ -235,7 +238,7 @@ def _validate_classify_load(con: duckdb.DuckDBPyConnection, settings: Settings, 
     summary.validation = "; ".join(filter(None, [summary.validation, report.summary_line()]))
     log.info("run %s: %s", summary.run_id, report.summary_line())
 
-    result = load_items(con, passed, relevance, summary.run_id, now, timings=summary.stage_seconds)
+    result = load_items(con, passed, relevance, summary.run_id, now, timings=summary.stage_seconds, stories=stories)
     summary.loaded += len(result.loaded)
     summary.updated += len(result.updated)
     summary.duplicates += result.duplicate_count

@@ -131,9 +131,17 @@ def _add_time(timings: dict[str, float] | None, stage: str, started: float) -> N
         timings[stage] = round(timings.get(stage, 0.0) + time.perf_counter() - started, 4)
 
 
+def open_story_index(con: duckdb.DuckDBPyConnection, items: list[Item], now: datetime) -> StoryIndex:
+    """The story index for a batch: the warehouse's window around it; LSH only where stories can match."""
+    earliest = min((i.published_at or now for i in items), default=now)
+    return StoryIndex(_window_docs(con, items, now), lsh_from=earliest - STORY_MAX_GAP - timedelta(days=1))
+
+
 def load_items(con: duckdb.DuckDBPyConnection, items: list[Item], relevance: dict[str, Relevance],
-               run_id: str, now: datetime, timings: dict[str, float] | None = None) -> LoadResult:
-    """Insert new articles, revise edited ones, record duplicates; one transaction."""
+               run_id: str, now: datetime, timings: dict[str, float] | None = None,
+               stories: StoryIndex | None = None) -> LoadResult:
+    """Insert new articles, revise edited ones, record duplicates; one transaction. ``stories``: an index
+    already holding the window (reused across the chunks of one run); built from the warehouse if absent."""
     result = LoadResult()
     unique: list[Item] = []
     seen_ids: set[str] = set()
@@ -149,8 +157,7 @@ def load_items(con: duckdb.DuckDBPyConnection, items: list[Item], relevance: dic
         existing = _existing(con, [i.article_id for i in unique])
         new_items = [i for i in unique if i.article_id not in existing]
         started = time.perf_counter()
-        earliest = min((i.published_at or now for i in new_items), default=now)
-        stories = StoryIndex(_window_docs(con, new_items, now), lsh_from=earliest - STORY_MAX_GAP - timedelta(days=1))
+        stories = stories if stories is not None else open_story_index(con, new_items, now)
         assignments, docs = assign_stories(new_items, SameArticleIndex(_known_matches(con, new_items)), stories, now)
         _add_time(timings, "dedup", started)
         started = time.perf_counter()
