@@ -9,7 +9,7 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -31,8 +31,18 @@ _ARTICLE_SCHEMA = pa.schema([
     ("title_key", pa.string()), ("relevance_score", pa.float64()), ("relevance_label", pa.int8()),
     ("topics", pa.list_(pa.string())), ("evidence", pa.string()), ("classifier_version", pa.string()),
     ("story_id", pa.string()), ("duplicate_of", pa.string()), ("flags", pa.list_(pa.string())),
-    ("revision", pa.int32()),
+    ("revision", pa.int32()), ("digest_day", pa.date32()),
 ])
+DIGEST_PUBLISHED_WINDOW = timedelta(days=2)
+
+
+def digest_day_of(published_at: datetime | None, precision: str, ingested_at: datetime) -> date:
+    """The digest an article belongs to: its publication day when known to the day and close to when it was
+    first seen, else the day it was first seen (old or undated documents surface when they arrive)."""
+    if published_at is not None and precision in ("day", "second") and \
+            published_at >= ingested_at - DIGEST_PUBLISHED_WINDOW:
+        return published_at.astimezone(UTC).date()
+    return ingested_at.astimezone(UTC).date()
 _COLUMNS = ", ".join(_ARTICLE_SCHEMA.names)
 
 
@@ -62,6 +72,7 @@ def _row(item: Item, relevance: Relevance, run_id: str, now: datetime, story_id:
         "topics": list(relevance.topics), "evidence": json.dumps(list(relevance.evidence), ensure_ascii=False),
         "classifier_version": relevance.version, "story_id": story_id, "duplicate_of": duplicate_of,
         "flags": item.flags, "revision": revision,
+        "digest_day": digest_day_of(item.published_at, item.published_precision, now),
     }
 
 

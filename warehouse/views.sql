@@ -5,15 +5,10 @@ SELECT a.*, COALESCE(a.published_at, a.ingested_at) AS event_at
 FROM articles a
 WHERE a.relevance_label >= 1 AND a.duplicate_of IS NULL;
 
--- One row per article with the day it belongs to in a digest: its publication day when that is known to
--- the day and close to when newswatch first saw it, else the day it was first seen (old or undated
--- documents, such as seeds, surface on the day they arrive instead of vanishing into the past).
+-- Articles with the day they belong to in a digest (stored in articles.digest_day at load time, see
+-- migration 004 and pipeline.load.digest_day_of).
 CREATE OR REPLACE VIEW v_digest_articles AS
-SELECT a.*,
-       CAST(CASE WHEN a.published_precision IN ('day', 'second')
-                  AND a.published_at >= a.ingested_at - INTERVAL 2 DAY
-                 THEN a.published_at ELSE a.ingested_at END AT TIME ZONE 'UTC' AS DATE) AS digest_day
-FROM articles a;
+SELECT a.* FROM articles a;
 
 CREATE OR REPLACE VIEW v_feed_health AS
 SELECT s.source_id, s.name, s.url, s.state, s.last_status, s.last_error, s.error_streak,

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 BASELINE_DAYS = 14
 SPIKE_RATIO = 2.0
@@ -96,22 +97,30 @@ def build_digest(con: duckdb.DuckDBPyConnection, day: date, now: datetime) -> Di
         WITH day_stories AS (
             SELECT story_id, max(relevance_score) AS score, max(relevance_label) AS label
             FROM v_digest_articles WHERE digest_day = ? AND relevance_label >= 1 GROUP BY story_id
+        ),
+        earlier AS (
+            SELECT story_id, count(*) AS members FROM v_digest_articles
+            WHERE digest_day < ? AND story_id IN (SELECT story_id FROM day_stories) GROUP BY story_id
         )
-        SELECT ds.story_id, ds.score, ds.label, st.first_seen,
-               (SELECT count(*) FROM v_digest_articles p
-                 WHERE p.story_id = ds.story_id AND p.digest_day < ?) AS earlier_members
-        FROM day_stories ds LEFT JOIN stories st USING (story_id)
+        SELECT ds.story_id, ds.score, ds.label, st.first_seen, coalesce(e.members, 0)
+        FROM day_stories ds LEFT JOIN stories st USING (story_id) LEFT JOIN earlier e USING (story_id)
         ORDER BY ds.label DESC, ds.score DESC, st.first_seen, ds.story_id
         """, [day, day]).fetchall()
+    members_by_story: dict[str, list[tuple[Any, ...]]] = {}
+    if rows:
+        con.register("digest_stories", pa.table({"story_id": [r[0] for r in rows]}))
+        for member in con.execute(
+            """
+            SELECT a.story_id, a.article_id, a.title, a.url, a.source_name, a.language, a.published_at,
+                   a.published_precision, a.summary, a.topics, a.evidence, a.relevance_score, a.duplicate_of
+            FROM articles a JOIN digest_stories USING (story_id)
+            ORDER BY a.story_id, a.duplicate_of IS NOT NULL, a.relevance_score DESC, a.ingested_at, a.article_id
+            """).fetchall():
+            members_by_story.setdefault(member[0], []).append(member[1:])
+        con.unregister("digest_stories")
     stories: list[DigestStory] = []
     for story_id, score, label, first_seen, earlier in rows:
-        members_rows = con.execute(
-            """
-            SELECT article_id, title, url, source_name, language, published_at, published_precision, summary,
-                   topics, evidence, relevance_score, duplicate_of
-            FROM articles WHERE story_id = ?
-            ORDER BY duplicate_of IS NOT NULL, relevance_score DESC, ingested_at, article_id
-            """, [story_id]).fetchall()
+        members_rows = members_by_story[story_id]
         lead = members_rows[0]
         members = [Member(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in members_rows]
         stories.append(DigestStory(

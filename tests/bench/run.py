@@ -166,6 +166,42 @@ def dedup_curve(size: int, step: int, run_size: int = 10_000) -> dict[str, Any]:
     return {"items": size, "run_size": run_size, "curve": curve, "peak_rss_mb": _peak_rss_mb()}
 
 
+def digest_at_scale(articles: int = 1_000_000, per_day: int = 5000) -> dict[str, Any]:
+    """Time the digest query on a warehouse of ``articles`` rows (generated in SQL, ``per_day`` a day)."""
+    from pipeline.digest.build import build_digest
+    from pipeline.warehouse import connect
+
+    db = Path(tempfile.mkdtemp(prefix="newswatch-digest-")) / "digest.duckdb"
+    topics = "['nato', 'eu_defence', 'ukraine_war', 'russia_threat', 'us_europe']"
+    with connect(db) as con:
+        con.execute(f"""
+            INSERT INTO articles (article_id, source_kind, source_id, source_name, title, summary, published_at,
+                published_precision, ingested_at, last_seen_at, content_hash, relevance_score, relevance_label,
+                topics, evidence, story_id, duplicate_of, digest_day)
+            SELECT 'a' || i, 'feed', 'feed:f' || (i % 300), 'Feed ' || (i % 300), 'Title ' || i, 'Summary ' || i,
+                   TIMESTAMPTZ '2025-01-01 00:00:00+00' + to_seconds(i * 86400.0 / {per_day}), 'second',
+                   TIMESTAMPTZ '2025-01-01 00:00:00+00' + to_seconds(i * 86400.0 / {per_day}),
+                   TIMESTAMPTZ '2025-01-01 00:00:00+00' + to_seconds(i * 86400.0 / {per_day}), 'h' || i,
+                   (i % 97) / 97.0, CASE WHEN i % 10 = 0 THEN 2 WHEN i % 4 = 0 THEN 1 ELSE 0 END,
+                   [{topics}[1 + i % 5]], '[]', 's' || (i // 3),
+                   CASE WHEN i % 3 = 0 THEN NULL ELSE 'a' || (i - i % 3) END,
+                   CAST(DATE '2025-01-01' + CAST(floor(i / {per_day}) AS INTEGER) AS DATE)
+            FROM range({articles}) t(i)""")
+        con.execute("INSERT INTO stories SELECT story_id, min(published_at), max(published_at), any_value(title), "
+                    "min(article_id), count(*), list(DISTINCT source_name), [], max(relevance_score), [] "
+                    "FROM articles GROUP BY story_id")
+        last_day = con.execute(
+            "SELECT max(CAST(published_at AT TIME ZONE 'UTC' AS DATE)) FROM articles").fetchall()[0][0]
+        started = time.perf_counter()
+        build_digest(con, last_day, datetime.now(UTC))
+        cold = time.perf_counter() - started  # includes the lazy imports of a fresh process
+        started = time.perf_counter()
+        digest = build_digest(con, last_day, datetime.now(UTC))
+        seconds = time.perf_counter() - started
+    return {"articles": articles, "digest_query_s": round(seconds, 3), "digest_query_cold_s": round(cold, 3),
+            "relevant_stories": digest.relevant_story_count}
+
+
 def poll_cycle_cpu(feeds: int = 500) -> dict[str, Any]:
     """CPU seconds of one poll cycle over ``feeds`` feeds that all answer 304 (server in another process)."""
     from pipeline.feeds.config import FeedConfig
@@ -192,6 +228,9 @@ def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--size":
         print(json.dumps(run_size(int(sys.argv[2]))))
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--digest-scale":
+        print(json.dumps(digest_at_scale()))
+        return
     if len(sys.argv) > 2 and sys.argv[1] == "--dedup-curve":
         print(json.dumps(dedup_curve(int(sys.argv[2]), int(sys.argv[3]))))
         return
@@ -210,13 +249,17 @@ def main() -> None:
                            check=True)
     dedup = json.loads(curve.stdout.strip().splitlines()[-1])
     poll = poll_cycle_cpu()
+    digest_scale = digest_at_scale()
     report = {"generated_at": datetime.now(UTC).isoformat(), "machine": {"cpus": os.cpu_count()},
-              "runs": runs, "dedup_curve": dedup, "poll_500_unchanged": poll}
+              "runs": runs, "dedup_curve": dedup, "poll_500_unchanged": poll, "digest_1m": digest_scale}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2), encoding="utf-8")
     points = ", ".join(f"{p['items']}: {p['us_per_item']}" for p in dedup["curve"])
     print(f"\ndedup per item (us) as the stream grows: {points} | peak RSS {dedup['peak_rss_mb']} MB")
     print(f"poll cycle of {poll['feeds']} unchanged feeds (304): {poll['cpu_s']} s CPU, {poll['wall_s']} s wall")
+    print(f"digest query on {digest_scale['articles']} articles: {digest_scale['digest_query_s']} s "
+          f"(first call in a fresh process {digest_scale['digest_query_cold_s']} s) "
+          f"for {digest_scale['relevant_stories']} relevant stories that day")
     print(f"written to {OUT}")
 
 
