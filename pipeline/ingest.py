@@ -185,10 +185,6 @@ def _count_feed(summary: IngestSummary, outcome: PollOutcome, parsed: ParsedFeed
             summary.feed_warnings.append({"feed": outcome.feed_name, "warning": parsed.warning})
 
 
-class ValidationGateError(RuntimeError):
-    """A source's batch failed validation beyond the allowed error rate; it was quarantined whole."""
-
-
 def _validate_classify_load(con: duckdb.DuckDBPyConnection, settings: Settings, items: list[Item],
                             summary: IngestSummary, now: datetime,
                             stories: StoryIndex | None = None) -> dict[str, int]:

@@ -48,7 +48,6 @@ class Taxonomy:
     negative_unless: tuple[str, ...]
     core_threshold: float
     related_threshold: float
-    score_scale: float
     fingerprint: str
 
     @property
@@ -125,7 +124,6 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
         negative_unless=unless,
         core_threshold=float(scoring.get("core_threshold", 3.0)),
         related_threshold=float(scoring.get("related_threshold", 2.0)),
-        score_scale=float(scoring.get("score_scale", 4.0)),
         fingerprint=hashlib.sha256(raw_bytes).hexdigest(),
     )
     if not 0 < taxonomy.negative_factor <= 1:

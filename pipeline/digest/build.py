@@ -54,10 +54,6 @@ class TopicSpike:
     today: int
     baseline: float
 
-    @property
-    def ratio(self) -> float:
-        return self.today / self.baseline if self.baseline else float("inf")
-
 
 @dataclass(slots=True)
 class Digest:

@@ -32,15 +32,15 @@ def register_feeds(con: duckdb.DuckDBPyConnection, feeds: list[FeedConfig]) -> N
 def load_states(con: duckdb.DuckDBPyConnection, feeds: list[FeedConfig]) -> dict[str, FeedState]:
     wanted = {f.source_id: f for f in feeds}
     rows = con.execute(
-        "SELECT source_id, url, etag, last_modified, last_body_hash, error_streak, state, next_poll_at, "
-        "poll_interval_s FROM sources WHERE kind = 'feed'"
+        "SELECT source_id, url, etag, last_modified, last_body_hash, error_streak, state, next_poll_at "
+        "FROM sources WHERE kind = 'feed'"
     ).fetchall()
     states = {}
-    for source_id, url, etag, last_modified, digest, streak, state, next_poll_at, interval in rows:
+    for source_id, url, etag, last_modified, digest, streak, state, next_poll_at in rows:
         if source_id in wanted:
             states[source_id] = FeedState(url=url or wanted[source_id].url, etag=etag, last_modified=last_modified,
                                           last_body_hash=digest, error_streak=streak, retired=state == "retired",
-                                          next_poll_at=next_poll_at, poll_interval_s=interval)
+                                          next_poll_at=next_poll_at)
     return states
 
 

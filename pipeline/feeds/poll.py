@@ -30,7 +30,6 @@ class FeedState:
     error_streak: int = 0
     retired: bool = False
     next_poll_at: datetime | None = None
-    poll_interval_s: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
