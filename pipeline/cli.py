@@ -64,10 +64,14 @@ def ingest(feeds_file: Path | None, no_seeds: bool, no_feeds: bool, due_only: bo
     """Poll feeds and read seeds, then validate, dedup, classify and load into the warehouse.
 
     Exits 0 when the run completed, even if some feeds failed (their errors are in the summary)."""
+    from pipeline.feeds.config import FeedListError
     from pipeline.ingest import run_ingest
 
-    summary = run_ingest(_settings(db), feeds_file, include_seeds=not no_seeds, include_feeds=not no_feeds,
-                         only_due=due_only)
+    try:
+        summary = run_ingest(_settings(db), feeds_file, include_seeds=not no_seeds, include_feeds=not no_feeds,
+                             only_due=due_only)
+    except FeedListError as exc:
+        raise click.ClickException(str(exc)) from exc
     _report(summary, as_json)
     if as_json:
         if strict and summary.gate_failures:

@@ -43,13 +43,13 @@ def record_to_item(record: dict[str, Any], position: int) -> Item:
 def cluster_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """``{id, story_id, duplicate_of}`` for each record, in input order."""
     items: list[Item] = []
-    seen: set[str] = set()
+    original_ids: dict[str, Any] = {}  # internal string id -> the id exactly as given (int stays int)
     order: list[str] = []
     for position, record in enumerate(records):
         item = record_to_item(record, position)
         order.append(item.article_id)
-        if item.article_id not in seen:
-            seen.add(item.article_id)
+        if item.article_id not in original_ids:
+            original_ids[item.article_id] = record.get("id", position)
             items.append(item)
     scorer = get_scorer()
     relevance = {i.article_id: scorer.score(i.title, i.summary) for i in items}
@@ -58,7 +58,8 @@ def cluster_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         load_items(con, items, relevance, "cluster", datetime.now(UTC))
         rows = {r[0]: (r[1], r[2]) for r in con.execute(
             "SELECT article_id, story_id, duplicate_of FROM articles").fetchall()}
-    return [{"id": article_id, "story_id": rows[article_id][0], "duplicate_of": rows[article_id][1]}
+    return [{"id": original_ids[article_id], "story_id": rows[article_id][0],
+             "duplicate_of": original_ids[rows[article_id][1]] if rows[article_id][1] is not None else None}
             for article_id in order]
 
 

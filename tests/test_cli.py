@@ -59,3 +59,10 @@ def test_status_line(settings):
     runner.invoke(main, ["ingest", "--no-feeds"])
     result = runner.invoke(main, ["status"])
     assert result.exit_code == 0 and "5 articles" in result.output
+
+
+def test_malformed_feed_list_is_a_clear_error(settings, tmp_path):
+    feeds = tmp_path / "feeds.toml"
+    feeds.write_text('[[feeds]]\nname = "A"\nurl = "ftp://nope"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["ingest", "--feeds", str(feeds)])
+    assert result.exit_code == 1 and "needs an http(s) url" in result.output

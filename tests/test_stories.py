@@ -137,3 +137,10 @@ def test_index_with_old_title_only_documents_still_matches_recent_stories():
     assert match is not None and match.matched_article_id == "recent"
     republished = index.match(story_doc("again", "Old story number 7 about something", "", T0 - timedelta(days=5)))
     assert republished is not None and republished.duplicate_of == "old-7"
+
+
+def test_cluster_echoes_ids_in_their_original_type():
+    records = [dict(r, id=int(r["id"])) for r in _records()]
+    rows = cluster_records(records)
+    assert [r["id"] for r in rows] == [1, 2, 3, 4, 5]
+    assert rows[1]["duplicate_of"] == 1 and rows[4]["duplicate_of"] == 1
