@@ -44,7 +44,8 @@ def test_feed_health_report_lists_feeds_needing_attention(settings):
     with connect(settings.db) as con:
         register_feeds(con, [FeedConfig("Good", "https://good.example/rss"), FeedConfig("Bad", "https://bad.example")])
         con.execute("UPDATE sources SET state = 'active' WHERE name = 'Good'")
-        con.execute("UPDATE sources SET state = 'failing', last_error = 'HTTP 503', error_streak = 3 WHERE name = 'Bad'")
+        con.execute("UPDATE sources SET state = 'failing', last_error = 'HTTP 503', error_streak = 3 "
+                    "WHERE name = 'Bad'")
     report = feed_health_report(settings)
     assert report["feeds"] == 2 and report["by_state"] == {"active": 1, "failing": 1}
     assert report["attention"] == [{"name": "Bad", "state": "failing", "error_streak": 3, "last_error": "HTTP 503",
