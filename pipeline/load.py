@@ -17,7 +17,7 @@ import pyarrow as pa
 from pipeline.dedup import KnownArticle, SameArticleIndex, assign_stories
 from pipeline.models import Item, Relevance
 from pipeline.normalize import title_key
-from pipeline.stories import STORY_MAX_GAP, WINDOW, StoryDoc, StoryIndex
+from pipeline.stories import WINDOW, StoryDoc, StoryIndex
 
 _ARTICLE_SCHEMA = pa.schema([
     ("article_id", pa.string()), ("source_kind", pa.string()), ("source_id", pa.string()),
@@ -107,16 +107,31 @@ def _known_matches(con: duckdb.DuckDBPyConnection, items: list[Item]) -> Iterabl
     return [KnownArticle(*row[:4]) for row in rows]
 
 
-def _window_docs(con: duckdb.DuckDBPyConnection, items: list[Item], now: datetime) -> list[StoryDoc]:
-    """Story features of the articles seen within the rolling window around the incoming items."""
-    if not items:
-        return []
-    times = [i.published_at or now for i in items]
+def _signatures_between(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> list[StoryDoc]:
     rows = con.execute(
         "SELECT article_id, story_id, seen_at, features FROM story_signatures "
-        "WHERE seen_at BETWEEN ? AND ? ORDER BY seen_at, article_id",
-        [min(times) - WINDOW, max(times) + WINDOW]).fetchall()
+        "WHERE seen_at BETWEEN ? AND ? ORDER BY seen_at, article_id", [start, end]).fetchall()
     return [StoryDoc.from_json(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+
+def extend_story_index(con: duckdb.DuckDBPyConnection, index: StoryIndex, items: list[Item], now: datetime) -> None:
+    """Make ``index`` hold the warehouse's story features of the rolling window around ``items``, loading only
+    the parts of that window it does not cover yet."""
+    if not items:
+        return
+    times = [i.published_at or now for i in items]
+    start, end = min(times) - WINDOW, max(times) + WINDOW
+    if index.covered is None:
+        missing = [(start, end)]
+    else:
+        covered_start, covered_end = index.covered
+        missing = [r for r in ((start, min(end, covered_start)), (max(start, covered_end), end)) if r[0] < r[1]]
+        start, end = min(start, covered_start), max(end, covered_end)
+    for range_start, range_end in missing:
+        for doc in _signatures_between(con, range_start, range_end):
+            if doc.article_id not in index:
+                index.add(doc)
+    index.covered = (start, end)
 
 
 def _save_signatures(con: duckdb.DuckDBPyConnection, docs: list[StoryDoc]) -> None:
@@ -143,9 +158,10 @@ def _add_time(timings: dict[str, float] | None, stage: str, started: float) -> N
 
 
 def open_story_index(con: duckdb.DuckDBPyConnection, items: list[Item], now: datetime) -> StoryIndex:
-    """The story index for a batch: the warehouse's window around it; LSH only where stories can match."""
-    earliest = min((i.published_at or now for i in items), default=now)
-    return StoryIndex(_window_docs(con, items, now), lsh_from=earliest - STORY_MAX_GAP - timedelta(days=1))
+    """A story index holding the warehouse's window around ``items`` (one per run, extended chunk by chunk)."""
+    index = StoryIndex()
+    extend_story_index(con, index, items, now)
+    return index
 
 
 def load_items(con: duckdb.DuckDBPyConnection, items: list[Item], relevance: dict[str, Relevance],
@@ -168,7 +184,10 @@ def load_items(con: duckdb.DuckDBPyConnection, items: list[Item], relevance: dic
         existing = _existing(con, [i.article_id for i in unique])
         new_items = [i for i in unique if i.article_id not in existing]
         started = time.perf_counter()
-        stories = stories if stories is not None else open_story_index(con, new_items, now)
+        if stories is None:
+            stories = open_story_index(con, new_items, now)
+        else:
+            extend_story_index(con, stories, new_items, now)
         assignments, docs = assign_stories(new_items, SameArticleIndex(_known_matches(con, new_items)), stories, now)
         _add_time(timings, "dedup", started)
         started = time.perf_counter()

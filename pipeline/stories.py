@@ -195,11 +195,16 @@ class StoryIndex:
         self._digests = np.empty((1024, LSH_PERMUTATIONS), dtype=np.uint32)
         self._by_day: dict[int, Any] = {}
         self._by_title: dict[str, list[int]] = {}
+        self._ids: set[str] = set()
+        self.covered: tuple[datetime, datetime] | None = None  # time range of warehouse documents loaded
         for doc in docs:
             self.add(doc, in_lsh=lsh_from is None or doc.seen_at >= lsh_from)
 
     def __len__(self) -> int:
         return len(self._docs)
+
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self._ids
 
     def _minhash(self, doc: StoryDoc) -> Any:
         minhash = self._rensa.RMinHash(num_perm=LSH_PERMUTATIONS, seed=42)
@@ -213,6 +218,7 @@ class StoryIndex:
     def add(self, doc: StoryDoc, in_lsh: bool = True) -> None:
         key = len(self._docs)
         self._docs.append(doc)
+        self._ids.add(doc.article_id)
         self._by_title.setdefault(doc.title_key, []).append(key)
         if not in_lsh:
             return

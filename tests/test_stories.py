@@ -144,3 +144,30 @@ def test_cluster_echoes_ids_in_their_original_type():
     rows = cluster_records(records)
     assert [r["id"] for r in rows] == [1, 2, 3, 4, 5]
     assert rows[1]["duplicate_of"] == 1 and rows[4]["duplicate_of"] == 1
+
+
+def test_shared_run_index_extends_to_older_chunks(settings):
+    from pipeline.classify.scorer import get_scorer
+    from pipeline.cluster import record_to_item
+    from pipeline.load import load_items, open_story_index
+    from pipeline.warehouse import connect
+
+    def item(n, title, text, when):
+        return record_to_item({"id": n, "title": title, "text": text, "source": f"Outlet {n}",
+                               "url": f"https://o{n}.example/{n}", "published": when.isoformat()}, 0)
+
+    old = T0 - timedelta(days=10)
+    first = item(1, *SAME_STORY[1][0][:2], old)
+    recent = item(2, "Local bakery wins national bread award", "A sourdough prize.", T0)
+    later_old = item(3, *SAME_STORY[1][1][:2], old + timedelta(hours=5))
+    scorer = get_scorer()
+    relevance = {i.article_id: scorer.score(i.title, i.summary) for i in (first, recent, later_old)}
+    with connect(settings.db) as con:
+        load_items(con, [first], relevance, "run-1", T0)
+    with connect(settings.db) as con:  # one run, two chunks: recent items first, then older ones
+        index = open_story_index(con, [recent], T0)
+        assert "1" not in index  # ten days back is outside the first chunk's window
+        load_items(con, [recent], relevance, "run-2", T0, stories=index)
+        load_items(con, [later_old], relevance, "run-2", T0, stories=index)
+        stories = dict(con.execute("SELECT article_id, story_id FROM articles").fetchall())
+    assert stories["3"] == stories["1"] == "1" and stories["2"] == "2"
