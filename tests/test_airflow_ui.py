@@ -66,6 +66,16 @@ def _browser():
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
+def _body_text(driver) -> str:
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        return driver.find_element(By.TAG_NAME, "body").text
+    except StaleElementReferenceException:
+        return ""
+
+
 def _wait(predicate, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -74,6 +84,27 @@ def _wait(predicate, timeout: float, what: str):
             return value
         time.sleep(1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def _click(find, timeout: float, what: str) -> None:
+    """Find and click, again if the single-page app re-rendered the element in between."""
+    from selenium.common.exceptions import (
+        ElementClickInterceptedException,
+        ElementNotInteractableException,
+        StaleElementReferenceException,
+    )
+
+    def attempt() -> bool:
+        elements = find()
+        if not elements:
+            return False
+        try:
+            elements[-1].click()
+        except (StaleElementReferenceException, ElementClickInterceptedException, ElementNotInteractableException):
+            return False
+        return True
+
+    _wait(attempt, timeout, what)
 
 
 def test_ui_login_dags_trigger_and_success(airflow_stack):
@@ -86,22 +117,30 @@ def test_ui_login_dags_trigger_and_success(airflow_stack):
         _wait(lambda: driver.find_elements(By.NAME, "username"), 60, "the login form")
         driver.find_element(By.NAME, "username").send_keys("admin")
         driver.find_element(By.NAME, "password").send_keys(password)
-        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        _wait(lambda: "/auth/login" not in driver.current_url, 30, "login")
+        _click(lambda: driver.find_elements(By.CSS_SELECTOR, "button[type=submit]"), 30, "the sign-in button")
+        _wait(lambda: "/auth/login" not in driver.current_url, 60, "login")
 
         driver.get(f"{base}/dags")
-        _wait(lambda: all(d in driver.find_element(By.TAG_NAME, "body").text for d in DAG_IDS), 120,
-              "the three DAGs in the list")
-        assert "Import Error" not in driver.find_element(By.TAG_NAME, "body").text
+        _wait(lambda: all(d in _body_text(driver) for d in DAG_IDS), 120, "the three DAGs in the list")
+        assert "Import Error" not in _body_text(driver)
 
         driver.get(f"{base}/dags/newswatch_ingest")
-        trigger = _wait(lambda: [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Trigger"],
-                        60, "the Trigger button")
-        trigger[0].click()
-        confirm = _wait(lambda: [b for b in driver.find_elements(By.CSS_SELECTOR, "[role=dialog] button")
-                                 if b.text.strip() == "Trigger"], 30, "the trigger dialog")
-        confirm[-1].click()
-        _wait(lambda: "/runs/manual__" in driver.current_url, 30, "the new run's page")
+
+        def buttons(selector: str) -> list:
+            from selenium.common.exceptions import StaleElementReferenceException
+
+            found = []
+            for button in driver.find_elements(By.CSS_SELECTOR, selector):
+                try:
+                    if button.text.strip() == "Trigger":
+                        found.append(button)
+                except StaleElementReferenceException:
+                    continue
+            return found
+
+        _click(lambda: buttons("button")[:1] if not buttons("[role=dialog] button") else [], 60, "the Trigger button")
+        _click(lambda: buttons("[role=dialog] button"), 30, "the trigger dialog's Trigger button")
+        _wait(lambda: "/runs/manual__" in driver.current_url, 60, "the new run's page")
         run_id = driver.current_url.rsplit("/runs/", 1)[1]
 
         token = httpx.post(f"{base}/auth/token", json={"username": "admin", "password": password}).json()
