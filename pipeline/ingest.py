@@ -128,28 +128,13 @@ def process(settings: Settings, outcomes: list[dict[str, Any]], *, include_seeds
             jobs_by_source[outcome.source_id] = ParseJob(ref, languages.get(outcome.source_id),
                                                          datetime.fromisoformat(ref.fetched_at))
     seeds = load_seeds(settings.seeds_dir) if include_seeds and settings.seeds_dir.exists() else []
-    jobs = list(jobs_by_source.items())
-    parsed_by_source: dict[str, ParsedFeed] = {}
-    item_times_by_source: dict[str, list[datetime]] = {}
-    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con, FeedParserPool() as parser:
+    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
         _start_run(con, summary, now)
         _ensure_seed_source(con)
-        per_source_loaded: dict[str, int] = {}
-        # bodies are processed in chunks, one transaction each, so memory stays bounded however big the run
-        for start in range(0, max(len(jobs), 1), CHUNK_BODIES):
-            chunk = jobs[start:start + CHUNK_BODIES]
-            with _stage(summary, "parse"):
-                parsed_chunk = parser.parse([job for _, job in chunk])
-            items: list[Item] = [item for parsed in parsed_chunk for item in parsed.items]
-            if start == 0:
-                items.extend(seeds)
-                stories = open_story_index(con, items, now)  # one index for the run, grown chunk by chunk
-            per_source_loaded.update(_validate_classify_load(con, settings, items, summary, now, stories))
-            for (source_id, job), parsed in zip(chunk, parsed_chunk, strict=True):
-                parsed_by_source[source_id] = parsed
-                item_times_by_source[source_id] = [i.published_at for i in parsed.items if i.published_at]
-                _mark_processed(con, [job.ref], [parsed], summary.run_id, now)
-                parsed.items = []  # keep the feed's metadata, free its items
+        parsed_list, times_list, per_source_loaded = _parse_and_load(
+            con, settings, list(jobs_by_source.values()), seeds, summary, now)
+        parsed_by_source = dict(zip(jobs_by_source, parsed_list, strict=True))
+        item_times_by_source = dict(zip(jobs_by_source, times_list, strict=True))
         with _stage(summary, "record"):
             for outcome in polls:
                 parsed = parsed_by_source.get(outcome.source_id)
@@ -161,6 +146,35 @@ def process(settings: Settings, outcomes: list[dict[str, Any]], *, include_seeds
         _finish_run(con, summary, now)
     log.info("ingest %s: %s", summary.run_id, json.dumps(summary.to_dict()))
     return summary
+
+
+def _parse_and_load(con: duckdb.DuckDBPyConnection, settings: Settings, jobs: list[ParseJob],
+                    extra_items: list[Item], summary: IngestSummary,
+                    now: datetime) -> tuple[list[ParsedFeed], list[list[datetime]], dict[str, int]]:
+    """Parse landed bodies and load their items in chunks of CHUNK_BODIES bodies, one transaction each, so memory
+    stays bounded however big the run; one story index serves the whole run. Returns, aligned with ``jobs``, each
+    feed's parse result (its items freed) and item times, and the items newly loaded per source."""
+    parsed_all: list[ParsedFeed] = []
+    times_all: list[list[datetime]] = []
+    loaded_per_source: dict[str, int] = {}
+    stories: StoryIndex | None = None
+    with FeedParserPool() as parser:
+        for start in range(0, max(len(jobs), 1), CHUNK_BODIES):
+            chunk = jobs[start:start + CHUNK_BODIES]
+            with _stage(summary, "parse"):
+                parsed_chunk = parser.parse(chunk)
+            items = [item for parsed in parsed_chunk for item in parsed.items]
+            if start == 0:
+                items.extend(extra_items)
+                stories = open_story_index(con, items, now)
+            for source_id, count in _validate_classify_load(con, settings, items, summary, now, stories).items():
+                loaded_per_source[source_id] = loaded_per_source.get(source_id, 0) + count
+            for job, parsed in zip(chunk, parsed_chunk, strict=True):
+                times_all.append([i.published_at for i in parsed.items if i.published_at])
+                _mark_processed(con, [job.ref], [parsed], summary.run_id, now)
+                parsed.items = []  # keep the feed's metadata, free its items
+                parsed_all.append(parsed)
+    return parsed_all, times_all, loaded_per_source
 
 
 @contextmanager
@@ -296,21 +310,16 @@ def replay(settings: Settings, *, feed_name: str | None = None, force: bool = Fa
         done = set() if force else _already_processed(con, refs)
     todo = [r for r in refs if (r.source_id, r.body_hash) not in done]
     summary.feeds_skipped = len(refs) - len(todo)
-    with _stage(summary, "parse"), FeedParserPool() as parser:
-        parsed_list = parser.parse([ParseJob(r, languages.get(r.source_id), datetime.fromisoformat(r.fetched_at))
-                                    for r in todo])
-    items: list[Item] = []
-    for ref, parsed in zip(todo, parsed_list, strict=True):
-        if parsed.error:
-            summary.feeds_failed += 1
-            summary.feed_errors.append({"feed": ref.feed_name, "url": ref.url, "error": parsed.error})
-        else:
-            summary.feeds_ok += 1
-        items.extend(parsed.items)
+    jobs = [ParseJob(r, languages.get(r.source_id), datetime.fromisoformat(r.fetched_at)) for r in todo]
     with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
         _start_run(con, summary, now)
-        _validate_classify_load(con, settings, items, summary, now)
-        _mark_processed(con, todo, parsed_list, summary.run_id, now)
+        parsed_list, _, _ = _parse_and_load(con, settings, jobs, [], summary, now)
+        for ref, parsed in zip(todo, parsed_list, strict=True):
+            if parsed.error:
+                summary.feeds_failed += 1
+                summary.feed_errors.append({"feed": ref.feed_name, "url": ref.url, "error": parsed.error})
+            else:
+                summary.feeds_ok += 1
         _finish_run(con, summary, now)
     return summary
 
