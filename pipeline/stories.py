@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.normalize import title_key
+
 WINDOW = timedelta(days=7)
 STORY_MAX_GAP = timedelta(days=2)
 SAME_TITLE_GAP = timedelta(days=3)
@@ -99,10 +101,6 @@ def _weighted_jaccard(a: dict[str, float], b: dict[str, float], a_total: float |
     b_total = sum(b.values()) if b_total is None else b_total
     union = a_total + b_total - inter
     return inter / union if union else 0.0
-
-
-def title_key(title: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", title.lower().replace("’", "'")).split())
 
 
 @dataclass(slots=True)
