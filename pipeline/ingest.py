@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from pipeline.classify.scorer import get_scorer
 from pipeline.feeds.config import FeedConfig, load_feed_list
@@ -98,7 +99,11 @@ def poll(settings: Settings, feeds: list[FeedConfig]) -> list[dict[str, Any]]:
 def _already_processed(con: duckdb.DuckDBPyConnection, refs: list[LandingRef]) -> set[tuple[str, str]]:
     if not refs:
         return set()
-    rows = con.execute("SELECT source_id, body_hash FROM processed_bodies").fetchall()
+    con.register("landed_refs", pa.table({"source_id": [r.source_id for r in refs],
+                                          "body_hash": [r.body_hash for r in refs]}))
+    rows = con.execute("SELECT p.source_id, p.body_hash FROM processed_bodies p "
+                       "JOIN landed_refs USING (source_id, body_hash)").fetchall()
+    con.unregister("landed_refs")
     return {(r[0], r[1]) for r in rows}
 
 
