@@ -210,13 +210,21 @@ taxonomy_option = click.option("--taxonomy", "taxonomy_path", type=click.Path(ex
                                help="Taxonomy TOML (default: $NEWSWATCH_TAXONOMY_FILE or the bundled one).")
 
 
-def _scorer(taxonomy_path: Path | None):  # type: ignore[no-untyped-def]
+model_option = click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                            default=None, help="Relevance model (default: $NEWSWATCH_MODEL_FILE or the bundled one).")
+
+
+def _classifier(taxonomy_path: Path | None, model_path: Path | None = None):  # type: ignore[no-untyped-def]
+    from pipeline.classify.classifier import Classifier, load_model
+    from pipeline.classify.model import ModelError
     from pipeline.classify.scorer import Scorer
     from pipeline.classify.taxonomy import TaxonomyError, load_taxonomy
 
     try:
-        return Scorer(load_taxonomy(taxonomy_path or get_settings().taxonomy_file))
-    except TaxonomyError as exc:
+        settings = get_settings()
+        return Classifier(Scorer(load_taxonomy(taxonomy_path or settings.taxonomy_file)),
+                          load_model(model_path or settings.model_file))
+    except (TaxonomyError, ModelError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -224,41 +232,150 @@ def _scorer(taxonomy_path: Path | None):  # type: ignore[no-untyped-def]
 @jsonl_in
 @jsonl_out
 @taxonomy_option
-def classify(in_path: Path, out_path: Path | None, taxonomy_path: Path | None) -> None:
+@model_option
+def classify(in_path: Path, out_path: Path | None, taxonomy_path: Path | None, model_path: Path | None) -> None:
     """Score items for relevance to transatlantic security.
 
     Reads {id, title, text} per line; writes {id, score, label, topics, evidence} (label 2 core, 1 related,
-    0 not relevant; every item with label >= 1 has evidence: the terms and rules that fired, and where)."""
+    0 not relevant; score is the calibrated probability of relevance; every item with label >= 1 has
+    evidence: the taxonomy terms and rules that fired and the strongest learned features)."""
     from pipeline.classify.evaluate import classify_records
 
-    _write_jsonl(out_path, classify_records(_scorer(taxonomy_path), _read_jsonl(in_path)))
+    _write_jsonl(out_path, classify_records(_classifier(taxonomy_path, model_path), _read_jsonl(in_path)))
+
+
+def _labelled(paths: tuple[Path, ...]) -> list[Any]:
+    from pipeline.classify.train import TrainingDataError, read_labelled
+
+    try:
+        return [item for path in paths for item in read_labelled(path)]
+    except TrainingDataError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command("eval")
-@jsonl_in
+@click.option("--in", "in_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Labelled JSON Lines {id, title, text, label[, language, source]} (repeatable).")
+@click.option("--warehouse", "use_warehouse", is_flag=True, help="Score the analyst's labels in the warehouse.")
+@click.option("--no-cv", is_flag=True, help="Skip the k-fold cross-validation (faster).")
 @taxonomy_option
-def eval_command(in_path: Path, taxonomy_path: Path | None) -> None:
-    """Precision/recall/F1 for relevant (label >= 1) and core (label 2) on labelled items, and a confusion matrix."""
+@model_option
+@db_option
+def eval_command(in_paths: tuple[Path, ...], use_warehouse: bool, no_cv: bool, taxonomy_path: Path | None,
+                 model_path: Path | None, db: Path | None) -> None:
+    """Honest figures for the classifier: the frozen slice (ids with sha256 % 5 == 0, never trained on),
+    k-fold cross-validation of the whole training procedure, per language and source; then fitted figures."""
     from pipeline.classify.evaluate import evaluate
+    from pipeline.classify.feedback import warehouse_labelled
 
-    _emit(evaluate(_scorer(taxonomy_path), _read_jsonl(in_path)))
+    items = _labelled(in_paths)
+    if use_warehouse:
+        items += warehouse_labelled(_settings(db))
+    if not items:
+        raise click.UsageError("nothing to evaluate: give --in FILE and/or --warehouse (with labels stored)")
+    _emit(evaluate(_classifier(taxonomy_path, model_path), items, with_cv=not no_cv))
+
+
+@main.command()
+@click.option("--eval-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of relevance_dev*.jsonl (default: ../shared/eval beside the project, if present).")
+@click.option("--in", "in_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="More labelled JSON Lines files (repeatable).")
+@click.option("--no-warehouse", is_flag=True, help="Do not use the analyst labels stored in the warehouse.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the model (default: the bundled pipeline/classify/relevance_model.npz).")
+@taxonomy_option
+@db_option
+def train(eval_dir: Path | None, in_paths: tuple[Path, ...], no_warehouse: bool, out_path: Path | None,
+          taxonomy_path: Path | None, db: Path | None) -> None:
+    """Rebuild the relevance model from the labelled dev sets and the analyst's labels, deterministically."""
+    from pipeline.classify.feedback import retrain, training_items, warehouse_labelled
+    from pipeline.classify.train import TrainingDataError
+    from pipeline.settings import PROJECT_ROOT
+
+    settings = _settings(db)
+    folder = eval_dir or PROJECT_ROOT.parent / "shared" / "eval"
+    analyst = [] if no_warehouse else warehouse_labelled(settings)
+    try:
+        items = training_items(folder, list(in_paths), analyst)
+        _emit(retrain(_classifier(taxonomy_path, None), items, out_path))
+    except TrainingDataError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.argument("article_id", required=False)
+@click.argument("label", required=False, type=click.IntRange(0, 2))
+@click.option("--note", default=None, help="Why (kept with the label).")
+@click.option("--in", "in_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="JSON Lines of {article_id, label[, note]} instead of one ARTICLE_ID LABEL.")
+@click.option("--by", "labelled_by", default=None, help="Who labels (default: $NEWSWATCH_ANALYST or the user).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@db_option
+def label(article_id: str | None, label: int | None, note: str | None, in_path: Path | None,
+          labelled_by: str | None, as_json: bool, db: Path | None) -> None:
+    """Store the analyst's judgement of an article: 2 core, 1 related, 0 not relevant."""
+    from pipeline.classify.feedback import LabelError, record_labels
+    from pipeline.store.labels import NewLabel
+
+    if in_path is not None:
+        try:
+            entries = [NewLabel(str(r.get("article_id") or r["id"]), int(r["label"]), r.get("note"))
+                       for r in _read_jsonl(in_path)]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise click.ClickException(f"{in_path}: each line needs article_id and label ({exc!r})") from exc
+    elif article_id is not None and label is not None:
+        entries = [NewLabel(article_id, label, note)]
+    else:
+        raise click.UsageError("give ARTICLE_ID LABEL, or --in FILE.jsonl")
+    try:
+        stored = record_labels(_settings(db), entries, labelled_by)
+    except LabelError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        _emit({"labels": stored})
+    else:
+        click.echo(f"{stored} label(s) stored")
+
+
+@main.command()
+@click.option("--days", type=click.IntRange(min=1), default=None, help="Only articles ingested in the last N days.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@taxonomy_option
+@model_option
+@db_option
+def rescore(days: int | None, as_json: bool, taxonomy_path: Path | None, model_path: Path | None,
+            db: Path | None) -> None:
+    """Re-score stored articles with the current classifier (after a taxonomy edit or `train`)."""
+    from pipeline.classify.feedback import rescore as run_rescore
+
+    settings = _settings(db)
+    if not Path(settings.db).exists():
+        raise click.ClickException(f"no warehouse at {settings.db}")
+    summary = run_rescore(settings, _classifier(taxonomy_path, model_path), days)
+    if as_json:
+        _emit(summary.to_dict())
+    else:
+        click.echo(f"rescore {summary.run_id}: {summary.articles} articles, {summary.changed} labels changed "
+                   f"({summary.raised} up, {summary.lowered} down) with {summary.classifier_version}")
 
 
 @main.command()
 @taxonomy_option
+@model_option
 @click.option("--days", type=click.IntRange(min=1), default=7, show_default=True, help="How many days back.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
 @db_option
-def backtest(taxonomy_path: Path | None, days: int, as_json: bool, db: Path | None) -> None:
+def backtest(taxonomy_path: Path | None, model_path: Path | None, days: int, as_json: bool, db: Path | None) -> None:
     """Re-score the warehouse's last N days with a candidate taxonomy and list the articles whose label would
-    change. Writes nothing."""
+    change. Writes nothing (`rescore` applies it)."""
     from pipeline.classify.evaluate import backtest as run_backtest
     from pipeline.warehouse import connect
 
     settings = _settings(db)
-    scorer = _scorer(taxonomy_path)
+    classifier = _classifier(taxonomy_path, model_path)
     with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        result = run_backtest(con, scorer, days)
+        result = run_backtest(con, classifier, days)
     if as_json:
         _emit(result)
         return

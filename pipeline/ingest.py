@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from pipeline.classify.scorer import get_scorer
+from pipeline.classify.classifier import get_classifier
 from pipeline.feeds.config import FeedConfig, load_feed_list
 from pipeline.feeds.health import due_feeds, load_states, record_outcome, register_feeds
 from pipeline.feeds.landing import LandingRef, landed_refs
@@ -219,8 +219,9 @@ def _validate_classify_load(con: duckdb.DuckDBPyConnection, settings: Settings, 
             unique.append(item)
 
     with _stage(summary, "classify"):
-        scorer = get_scorer(settings.taxonomy_file)
-        relevance = {item.article_id: scorer.score(item.title, f"{item.summary}\n{item.body}") for item in unique}
+        verdicts = get_classifier(settings.taxonomy_file, settings.model_file).classify_many(
+            [(item.title, f"{item.summary}\n{item.body}") for item in unique])
+        relevance = {item.article_id: verdict for item, verdict in zip(unique, verdicts, strict=True)}
     with _stage(summary, "validate"):
         report = validate_items(unique, relevance, now, settings.warn_only_expectations)
     rejected_rows = {row for row in range(len(unique)) if report.errors(row)}

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     landing_dir: Path = Field(default=PROJECT_ROOT / "warehouse" / "landing", description="raw fetched bodies")
     digest_dir: Path = Field(default=PROJECT_ROOT / "warehouse" / "digests", description="digest archive")
     taxonomy_file: Path | None = Field(default=None, description="relevance taxonomy (default: bundled)")
+    model_file: Path | None = Field(default=None, description="relevance model artefact (default: bundled)")
 
     fetch_connect_timeout_s: float = 5.0
     fetch_read_timeout_s: float = 15.0

@@ -19,6 +19,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # "US"/"U.S." would fold into the pronoun "us"; rewrite the abbreviation before lower-casing.
 _US_ABBREVIATION = re.compile(r"\bU\.S\.(?:A\.)?|\bUSA?\b")
 _MAX_TEXT_CHARS = 6000
+_CACHE_WORDS = 200_000
 
 
 def tokenize(text: str) -> list[str]:
@@ -30,6 +31,22 @@ class _Index:
     exact: dict[str, list[tuple[int, Term]]] = field(default_factory=lambda: defaultdict(list))
     prefix: dict[str, list[tuple[int, Term]]] = field(default_factory=lambda: defaultdict(list))
     prefix_lengths: tuple[int, ...] = ()
+    # token -> its candidate terms: news vocabulary repeats, so each distinct word is looked up once
+    cache: dict[str, list[tuple[int, Term]]] = field(default_factory=dict)
+
+    def candidates(self, token: str) -> list[tuple[int, Term]]:
+        cached = self.cache.get(token)
+        if cached is not None:
+            return cached
+        found = list(self.exact.get(token, ()))
+        for length in self.prefix_lengths:
+            if length > len(token):
+                break
+            found.extend(self.prefix.get(token[:length], ()))
+        if len(self.cache) >= _CACHE_WORDS:
+            self.cache.clear()
+        self.cache[token] = found
+        return found
 
 
 def _build_index(groups: tuple[Group, ...]) -> _Index:
@@ -47,33 +64,46 @@ def _build_index(groups: tuple[Group, ...]) -> _Index:
     return index
 
 
-def _word_matches(pattern: str, word: str) -> bool:
-    return word.startswith(pattern[:-1]) if pattern.endswith("*") else word == pattern
-
-
-def _find_terms(index: _Index, tokens: list[str], n_groups: int) -> list[dict[str, tuple[Term, int]]]:
-    """Per group: term text -> (term, occurrences)."""
-    found: list[dict[str, tuple[Term, int]]] = [{} for _ in range(n_groups)]
+def _find_terms(index: _Index, tokens: list[str]) -> dict[int, dict[str, tuple[Term, int]]]:
+    """Per group with a hit: term text -> (term, occurrences). The inner loop of classification: kept flat."""
+    found: dict[int, dict[str, tuple[Term, int]]] = {}
     n_tokens = len(tokens)
+    cache = index.cache
     for position, token in enumerate(tokens):
-        candidates = index.exact.get(token, [])
-        for length in index.prefix_lengths:
-            if length > len(token):
-                break
-            extra = index.prefix.get(token[:length])
-            if extra:
-                candidates = [*candidates, *extra]
+        candidates = cache.get(token)
+        if candidates is None:
+            candidates = index.candidates(token)
         for group_no, term in candidates:
-            words = term.words
-            if len(words) > 1:
-                if position + len(words) > n_tokens:
+            rest = term.rest
+            if rest:
+                if position + len(rest) >= n_tokens:
                     continue
-                if not all(_word_matches(p, tokens[position + k]) for k, p in enumerate(words[1:], 1)):
+                matched = True
+                for offset, (pattern, is_prefix) in enumerate(rest, position + 1):
+                    word = tokens[offset]
+                    if not (word.startswith(pattern) if is_prefix else word == pattern):
+                        matched = False
+                        break
+                if not matched:
                     continue
-            hits = found[group_no]
+            hits = found.get(group_no)
+            if hits is None:
+                hits = found[group_no] = {}
             previous = hits.get(term.text)
-            hits[term.text] = (term, previous[1] + 1 if previous else 1)
+            hits[term.text] = (term, previous[1] + 1) if previous else (term, 1)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class RuleAnalysis:
+    relevance: Relevance
+    title_weights: tuple[float, ...]  # per group (Scorer.group_names), matched term weights in the title
+    text_weights: tuple[float, ...]  # the same in the text
+    core_weight: float  # the rules' core total after damping
+    related_weight: float
+    damped: bool
+    title_tokens: tuple[str, ...] = ()
+    text_tokens: tuple[str, ...] = ()
 
 
 class Scorer:
@@ -88,32 +118,54 @@ class Scorer:
     def version(self) -> str:
         return self.taxonomy.classifier_version
 
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        """Every topic, context and negative group, in the order of ``RuleAnalysis`` weights."""
+        return tuple(g.name for g in self._groups)
+
     def score(self, title: str, text: str) -> Relevance:
+        return self.analyse(title, text).relevance
+
+    def analyse(self, title: str, text: str) -> RuleAnalysis:
+        """The rules' verdict plus each group's matched weight in the title and in the text: the learned
+        stage reads these as features."""
         tax = self.taxonomy
         n_groups = len(self._groups)
-        in_title = _find_terms(self._index, tokenize(title or ""), n_groups)
-        in_text = _find_terms(self._index, tokenize((text or "")[:_MAX_TEXT_CHARS]), n_groups)
+        title_tokens = tokenize(title or "")
+        text_tokens = tokenize((text or "")[:_MAX_TEXT_CHARS])
+        in_title = _find_terms(self._index, title_tokens)
+        in_text = _find_terms(self._index, text_tokens)
+        no_hits: dict[str, tuple[Term, int]] = {}
 
         weights: dict[str, float] = {}
         hits: dict[str, list[dict[str, Any]]] = {}
         in_title_any: set[str] = set()
-        for group_no, group in enumerate(self._groups):
+        title_weights = [0.0] * n_groups
+        text_weights = [0.0] * n_groups
+        for group_no in sorted(in_title.keys() | in_text.keys()):
+            group = self._groups[group_no]
+            title_terms = in_title.get(group_no, no_hits)
+            text_terms = in_text.get(group_no, no_hits)
             total = 0.0
             evidence = []
-            for term_text in sorted(in_title[group_no].keys() | in_text[group_no].keys()):
-                title_hit = in_title[group_no].get(term_text)
-                text_hit = in_text[group_no].get(term_text)
+            for term_text in sorted(title_terms.keys() | text_terms.keys()):
+                title_hit = title_terms.get(term_text)
+                text_hit = text_terms.get(term_text)
                 term = (title_hit or text_hit)[0]  # type: ignore[index]
                 where = "title+text" if title_hit and text_hit else "title" if title_hit else "text"
                 contribution = term.weight * (tax.title_boost if title_hit else 1.0)
                 total += contribution
+                if title_hit:
+                    title_weights[group_no] += term.weight
+                if text_hit:
+                    text_weights[group_no] += term.weight
                 count = (title_hit[1] if title_hit else 0) + (text_hit[1] if text_hit else 0)
                 evidence.append({"term": term_text, "where": where, "count": count,
                                  "weight": round(contribution, 3)})
             if evidence:
                 weights[group.name] = total
                 hits[group.name] = evidence
-                if in_title[group_no]:
+                if title_terms:
                     in_title_any.add(group.name)
 
         def enough_terms(topic: Group) -> bool:
@@ -147,9 +199,11 @@ class Scorer:
         if fired_topics and any(t.requires for t in fired_topics):
             evidence_out.append({"rule": "requires", "contexts": sorted(fired_contexts)})
         topics = tuple(t.name for t in sorted(fired_topics, key=lambda t: (-weights[t.name], t.name)))
-        return Relevance(score=score, label=label, topics=topics if label else (),
-                         evidence=tuple(evidence_out) if label or fired_negatives else (),
-                         version=self.version)
+        relevance = Relevance(score=score, label=label, topics=topics if label else (),
+                              evidence=tuple(evidence_out) if label or fired_negatives else (),
+                              version=self.version)
+        return RuleAnalysis(relevance, tuple(title_weights), tuple(text_weights), core, related, damped,
+                            tuple(title_tokens), tuple(text_tokens))
 
 
 @lru_cache(maxsize=4)

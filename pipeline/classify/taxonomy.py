@@ -22,6 +22,8 @@ class Term:
     text: str
     words: tuple[str, ...]  # a word ending in "*" matches any word with that prefix
     weight: float
+    # the words after the first as (text or prefix, is_prefix), precomputed for the matcher's inner loop
+    rest: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,9 @@ def _parse_terms(owner: str, raw: object) -> tuple[Term, ...]:
             raise TaxonomyError(f"{owner}: prefix term {phrase!r} needs at least 3 letters before *")
         if not isinstance(weight, int | float) or isinstance(weight, bool):
             raise TaxonomyError(f"{owner}: weight of {phrase!r} must be a number")
-        terms.append(Term(text=text, words=tuple(text.split()), weight=float(weight)))
+        words = tuple(text.split())
+        rest = tuple((w[:-1], True) if w.endswith("*") else (w, False) for w in words[1:])
+        terms.append(Term(text=text, words=words, weight=float(weight), rest=rest))
     return tuple(terms)
 
 

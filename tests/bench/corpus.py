@@ -127,3 +127,9 @@ def bodies(spec: CorpusSpec) -> list[tuple[int, bytes, int]]:
     size = spec.items_per_body
     return [(i // size, rss_body(i // size, entries[i:i + size]), len(entries[i:i + size]))
             for i in range(0, len(entries), size)]
+
+
+def headline_texts(count: int, seed: int = 7) -> list[tuple[str, str]]:
+    """(title, summary) pairs shaped like feed items (50-200 characters of summary), for stage benchmarks."""
+    rng = random.Random(seed)
+    return [_event(rng, n) for n in range(count)]

@@ -224,7 +224,33 @@ def poll_cycle_cpu(feeds: int = 500) -> dict[str, Any]:
     return {"feeds": feeds, "not_modified": not_modified, "cpu_s": round(cpu, 3), "wall_s": round(wall, 3)}
 
 
+CLASSIFY_TARGET_PER_S = 5000  # issue 12: the whole classify stage on one core
+
+
+def classify_throughput(items: int = 20_000) -> dict[str, Any]:
+    """Items/s of the whole classify stage (rules, features, model, evidence) in one process, one BLAS thread."""
+    from threadpoolctl import threadpool_limits
+
+    from pipeline.classify.classifier import get_classifier
+    from tests.bench.corpus import headline_texts
+
+    texts = headline_texts(items)
+    classifier = get_classifier()
+    classifier.classify_many(headline_texts(2000, seed=99))  # load taxonomy, model, embedding; warm vocabulary
+    with threadpool_limits(limits=1):
+        started = time.perf_counter()
+        for start in range(0, len(texts), 2000):
+            classifier.classify_many(texts[start:start + 2000])
+        seconds = time.perf_counter() - started
+    rate = _rate(items, seconds)
+    return {"items": items, "seconds": round(seconds, 3), "items_per_s": rate, "target_items_per_s":
+            CLASSIFY_TARGET_PER_S, "meets_target": rate >= CLASSIFY_TARGET_PER_S}
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--classify":
+        print(json.dumps(classify_throughput()))
+        return
     if len(sys.argv) > 2 and sys.argv[1] == "--size":
         print(json.dumps(run_size(int(sys.argv[2]))))
         return
@@ -250,8 +276,10 @@ def main() -> None:
     dedup = json.loads(curve.stdout.strip().splitlines()[-1])
     poll = poll_cycle_cpu()
     digest_scale = digest_at_scale()
+    classify = classify_throughput()
     report = {"generated_at": datetime.now(UTC).isoformat(), "machine": {"cpus": os.cpu_count()},
-              "runs": runs, "dedup_curve": dedup, "poll_500_unchanged": poll, "digest_1m": digest_scale}
+              "runs": runs, "dedup_curve": dedup, "poll_500_unchanged": poll, "digest_1m": digest_scale,
+              "classify_one_core": classify}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2), encoding="utf-8")
     points = ", ".join(f"{p['items']}: {p['us_per_item']}" for p in dedup["curve"])
@@ -260,6 +288,8 @@ def main() -> None:
     print(f"digest query on {digest_scale['articles']} articles: {digest_scale['digest_query_s']} s "
           f"(first call in a fresh process {digest_scale['digest_query_cold_s']} s) "
           f"for {digest_scale['relevant_stories']} relevant stories that day")
+    print(f"classify stage on one core: {classify['items_per_s']} items/s (target {CLASSIFY_TARGET_PER_S}, "
+          f"{'met' if classify['meets_target'] else 'NOT met'})")
     print(f"written to {OUT}")
 
 

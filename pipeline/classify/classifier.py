@@ -1,0 +1,147 @@
+"""The relevance classifier the pipeline uses: the analyst's taxonomy rules, read by a learned model.
+
+The rules find what an item is about (topics, with the terms that fired); the model turns the rules' weights,
+hashed words and an embedding into calibrated probabilities P(relevant) and P(core). The label comes from those
+probabilities and the thresholds chosen by cross-validation; the score is P(relevant), which ranks and does not
+saturate. Every relevant verdict carries its evidence: the rules that fired and the strongest learned features.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from pipeline.classify import features
+from pipeline.classify.model import DEFAULT_MODEL, ModelError, RelevanceModel
+from pipeline.classify.scorer import RuleAnalysis, Scorer
+from pipeline.classify.taxonomy import load_taxonomy
+from pipeline.models import Relevance
+from pipeline.normalize import html_to_text
+
+log = logging.getLogger(__name__)
+_LEARNED_EVIDENCE = 5  # strongest learned features kept per verdict
+
+
+class Classifier:
+    """Build once (loads the taxonomy, the model and the embedding), then classify batches."""
+
+    def __init__(self, scorer: Scorer, model: RelevanceModel | None) -> None:
+        self.scorer = scorer
+        self.model = model
+        self.version = scorer.version if model is None else f"{scorer.version}+model-{model.fingerprint}"
+        names = features.rule_feature_names(scorer)
+        if model is not None:
+            position = {name: i for i, name in enumerate(names)}
+            # the model's rule columns, taken by name from today's taxonomy (a group added since training is
+            # ignored by the model, one removed reads as zero) so an analyst's edit never breaks classification
+            self._rule_columns = np.array([position.get(name, -1) for name in model.rule_features])
+            missing = [n for n, c in zip(model.rule_features, self._rule_columns, strict=True) if c < 0]
+            if missing:
+                log.warning("relevance model predates taxonomy changes; %d rule features read as 0", len(missing))
+
+    def classify(self, title: str, text: str) -> Relevance:
+        return self.classify_many([(title, text)])[0]
+
+    def classify_many(self, texts: Sequence[tuple[str, str]]) -> list[Relevance]:
+        # judge what a reader sees: markup that slipped through (or a hostile feed's) is not words of the item
+        texts = [(_visible(title), _visible(text)) for title, text in texts]
+        analyses = [self.scorer.analyse(title, text) for title, text in texts]
+        if self.model is None or not texts:
+            return [a.relevance for a in analyses]
+        items = [features.ItemText(title or "", text or "") for title, text in texts]
+        tokens = [features.analysis_features(a) for a in analyses]
+        matrix = self._matrix(items, tokens, analyses)
+        p_relevant, p_core = self.model.probabilities(matrix)
+        verdicts = []
+        for row, analysis in enumerate(analyses):
+            relevant, core = float(p_relevant[row]), float(p_core[row])
+            label = (2 if core >= self.model.core_threshold else
+                     1 if relevant >= self.model.relevant_threshold else 0)
+            verdicts.append(self._verdict(analysis, tokens[row], matrix, row, relevant, label))
+        return verdicts
+
+    def _matrix(self, items: list[features.ItemText], tokens: list[list[str]],
+                analyses: list[RuleAnalysis]) -> sparse.csr_matrix:
+        assert self.model is not None
+        rules_now = features.rule_block(analyses)
+        rules = np.zeros((len(items), len(self._rule_columns)), dtype=np.float32)
+        present = self._rule_columns >= 0
+        rules[:, present] = rules_now[:, self._rule_columns[present]]
+        return features.assemble(items, tokens, rules, use_embedding=self.model.embedding_dim > 0)
+
+    def _verdict(self, analysis: RuleAnalysis, tokens: list[str], matrix: sparse.csr_matrix, row: int,
+                 probability: float, label: int) -> Relevance:
+        rules = analysis.relevance
+        if not label:
+            return Relevance(score=round(probability, 6), label=0, topics=(), evidence=rules.evidence,
+                             version=self.version)
+        topics = rules.topics or self._nearest_topics(analysis)
+        evidence: list[dict[str, Any]] = list(rules.evidence)
+        evidence.extend(self._learned_evidence(tokens, matrix, row, label))
+        return Relevance(score=round(probability, 6), label=label, topics=topics, evidence=tuple(evidence),
+                         version=self.version)
+
+    def _nearest_topics(self, analysis: RuleAnalysis) -> tuple[str, ...]:
+        """When the model finds relevance the rules did not confirm: the topics whose terms matched most."""
+        names = self.scorer.group_names
+        topic_names = {t.name for t in self.scorer.taxonomy.topics}
+        matched = [(analysis.title_weights[i] * 2 + analysis.text_weights[i], name)
+                   for i, name in enumerate(names) if name in topic_names]
+        return tuple(name for weight, name in sorted(matched, key=lambda m: (-m[0], m[1])) if weight > 0)[:2]
+
+    def _learned_evidence(self, tokens: list[str], matrix: sparse.csr_matrix, row: int,
+                          label: int) -> list[dict[str, Any]]:
+        """The features that pushed this item up most: named rule groups, words, stems, the embedding."""
+        assert self.model is not None
+        weights = self.model.core_weights if label == 2 else self.model.relevant_weights
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        columns = matrix.indices[start:end]
+        contributions = matrix.data[start:end] * weights[columns]
+        n_rules = len(self.model.rule_features)
+        hashed_end = n_rules + self.model.n_hashed
+        named: dict[str, float] = {}
+        by_column: dict[int, float] = {}
+        for column, contribution in zip(columns.tolist(), contributions.tolist(), strict=True):
+            if column < n_rules:
+                named[self.model.rule_features[column]] = contribution
+            elif column < hashed_end:
+                by_column[column] = contribution
+        embedding = float(contributions[columns >= hashed_end].sum())
+        if embedding:
+            named["embedding"] = embedding
+        for token in tokens:
+            contribution = by_column.get(n_rules + features.hashed_index(token))
+            if contribution is not None and contribution > 0:
+                named["words:" + token] = contribution
+        strongest = sorted(((c, n) for n, c in named.items() if c > 0), reverse=True)[:_LEARNED_EVIDENCE]
+        return [{"learned": name, "weight": round(c, 3)} for c, name in strongest]
+
+
+def _visible(text: str | None) -> str:
+    text = text or ""
+    return html_to_text(text) if "<" in text else text
+
+
+def load_model(path: Path | None = None) -> RelevanceModel | None:
+    """The committed model, or None (rules alone) when there is none yet."""
+    path = Path(path or DEFAULT_MODEL)
+    if path != DEFAULT_MODEL and not path.exists():
+        raise ModelError(f"relevance model {path} does not exist")
+    if not path.exists():
+        log.warning("no relevance model at %s: classifying with the taxonomy rules alone", path)
+        return None
+    return RelevanceModel.load(path)
+
+
+@lru_cache(maxsize=4)
+def get_classifier(taxonomy_path: Path | None = None, model_path: Path | None = None) -> Classifier:
+    return Classifier(Scorer(load_taxonomy(taxonomy_path)), load_model(model_path))
+
+
+__all__ = ["Classifier", "ModelError", "get_classifier", "load_model"]

@@ -1,0 +1,155 @@
+"""Features of the learned relevance stage, computed for a batch of items at once.
+
+Three blocks, concatenated into one sparse row per item:
+- the rules: each taxonomy group's matched weight in the title and in the text (so an analyst's edit to the
+  taxonomy moves the model too), the rules' core/related totals, damping and label;
+- hashed words: title words, all words, word bigrams and word stems cut to a fixed length (Polish, Ukrainian,
+  Russian and German inflect, so "NATO-Gipfel"/"szczycie"/"szczyt" share a stem feature). Hashing keeps no
+  vocabulary, so the model artefact holds no publisher text;
+- a static multilingual embedding (WordLlama, whose weights ship in its wheel) of title and text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from pipeline.classify.scorer import RuleAnalysis, Scorer
+
+HASH_BITS = 18
+N_HASHED = 1 << HASH_BITS
+STEM_CHARS = 6  # cut longer words to this many letters: a cheap stemmer that works the same in every language
+TEXT_WORDS = 250  # feed summaries are short; long bodies add noise and time
+EMBEDDING_DIM = 128  # WordLlama's matryoshka embeddings may be truncated; 128 keeps most of their signal
+_EMBED_CHARS = 200  # title plus the lead: the BPE tokenizer is the embedding's main cost
+
+
+@dataclass(frozen=True, slots=True)
+class ItemText:
+    title: str
+    text: str
+
+
+def word_features(title_words: Sequence[str], body_words: Sequence[str]) -> list[str]:
+    """The hashed-token strings of one item from its title and text words (each once: presence, not counts)."""
+    out: set[str] = set()
+    for word in title_words:
+        out.add("t:" + word[:STEM_CHARS])
+    for sequence in (title_words, body_words[:TEXT_WORDS]):
+        previous = ""
+        for word in sequence:
+            out.add("w:" + word)
+            if len(word) > STEM_CHARS:
+                out.add("s:" + word[:STEM_CHARS])
+            if previous:
+                out.add(f"b:{previous} {word}")
+            previous = word
+    return list(out)
+
+
+def analysis_features(analysis: RuleAnalysis) -> list[str]:
+    return word_features(analysis.title_tokens, analysis.text_tokens)
+
+
+@lru_cache(maxsize=1)
+def _hasher():  # type: ignore[no-untyped-def]
+    from sklearn.feature_extraction import FeatureHasher
+
+    return FeatureHasher(n_features=N_HASHED, input_type="string", alternate_sign=False)
+
+
+def hashed_block(tokens: Sequence[list[str]]) -> sparse.csr_matrix:
+    """Binary presence of each item's word features (``analysis_features``), hashed, rows of unit length."""
+    from sklearn.preprocessing import normalize
+
+    return normalize(_hasher().transform(tokens))
+
+
+@lru_cache(maxsize=500_000)
+def hashed_index(token: str) -> int:
+    """The column a feature string lands in (MurmurHash3, as scikit-learn's FeatureHasher)."""
+    return abs(int(_murmurhash()(token, seed=0))) % N_HASHED
+
+
+@lru_cache(maxsize=1)
+def _murmurhash():  # type: ignore[no-untyped-def]
+    from sklearn.utils import murmurhash3_32
+
+    return murmurhash3_32
+
+
+@lru_cache(maxsize=1)
+def _embedding_table():  # type: ignore[no-untyped-def]
+    """WordLlama's token table and tokenizer (its weights ship inside the wheel: point the cache at the package
+    and never download). Pooling is done here: one gather and one reduceat per batch, no padding."""
+    import wordllama
+    from wordllama import WordLlama
+
+    model = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True,
+                           dim=256, trunc_dim=EMBEDDING_DIM)
+    tokenizer = model.tokenizer
+    tokenizer.no_padding()
+    return np.ascontiguousarray(model.embedding[:, :EMBEDDING_DIM], dtype=np.float32), tokenizer
+
+
+# The tokenizer (SentencePiece BPE) never merges across spaces, so a text's tokens are its words' tokens: each
+# distinct word is tokenized once and remembered, which makes the embedding ~10x cheaper than tokenizing texts.
+_WORD_TOKENS: dict[str, list[int]] = {}
+_WORD_CACHE = 500_000
+
+
+def embed(texts: Sequence[str]) -> np.ndarray:
+    """Mean of the token vectors of each text, unit length (zeros for a text with no tokens)."""
+    if not texts:
+        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+    table, tokenizer = _embedding_table()
+    words = [text.split() for text in texts]
+    cache = _WORD_TOKENS
+    missing = sorted({w for row in words for w in row if w not in cache})
+    if missing:
+        if len(cache) + len(missing) > _WORD_CACHE:
+            cache.clear()
+        for word, encoding in zip(missing, tokenizer.encode_batch(missing, add_special_tokens=False), strict=True):
+            cache[word] = encoding.ids
+    flat = [cache[w] for row in words for w in row]
+    ids = np.fromiter(chain.from_iterable(flat), dtype=np.int64)
+    tokens_per_word = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
+    row_of_word = np.repeat(np.arange(len(words)), np.fromiter(map(len, words), dtype=np.int64, count=len(words)))
+    row_of_token = np.repeat(row_of_word, tokens_per_word)
+    np.clip(ids, 0, table.shape[0] - 1, out=ids)
+    counts = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), (row_of_token, ids)),
+                               shape=(len(words), table.shape[0]))
+    out = np.asarray(counts @ table, dtype=np.float32)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms > 0, norms, 1.0)
+
+
+def rule_block(analyses: Sequence[RuleAnalysis]) -> np.ndarray:
+    rows = []
+    for analysis in analyses:
+        label = analysis.relevance.label
+        rows.append([*analysis.title_weights, *analysis.text_weights, analysis.core_weight,
+                     analysis.related_weight, float(analysis.damped), float(label == 1), float(label == 2)])
+    return np.log1p(np.asarray(rows, dtype=np.float32).clip(min=0.0))
+
+
+def rule_feature_names(scorer: Scorer) -> list[str]:
+    names = scorer.group_names
+    return ([f"rules:{n}@title" for n in names] + [f"rules:{n}@text" for n in names]
+            + ["rules:core_weight", "rules:related_weight", "rules:damped", "rules:label_related",
+               "rules:label_core"])
+
+
+def assemble(items: Sequence[ItemText], tokens: Sequence[list[str]], rules: np.ndarray,
+             use_embedding: bool = True) -> sparse.csr_matrix:
+    """One row per item: [rules (``rule_block``, aligned by the caller) | hashed words | embedding]."""
+    blocks = [sparse.csr_matrix(rules), hashed_block(tokens)]
+    if use_embedding:
+        blocks.append(sparse.csr_matrix(embed([f"{i.title}. {i.text[:_EMBED_CHARS]}" for i in items])))
+    return sparse.hstack(blocks, format="csr", dtype=np.float32)

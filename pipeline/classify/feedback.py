@@ -1,0 +1,119 @@
+"""The analyst's loop: label articles, retrain with those labels, re-score the warehouse."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pipeline.classify.classifier import Classifier
+from pipeline.classify.model import DEFAULT_MODEL
+from pipeline.classify.train import LabelledItem, dev_set_paths, read_labelled, train
+from pipeline.ingest import new_run_id
+from pipeline.load import refresh_stories
+from pipeline.settings import Settings
+from pipeline.store import articles as article_store
+from pipeline.store import labels as label_store
+from pipeline.warehouse import connect
+
+RESCORE_CHUNK = 2000
+
+
+class LabelError(ValueError):
+    """A label names no stored article, or is not 0, 1 or 2."""
+
+
+def analyst_name() -> str:
+    return os.environ.get("NEWSWATCH_ANALYST") or getpass.getuser()
+
+
+def record_labels(settings: Settings, labels: list[label_store.NewLabel], labelled_by: str | None = None) -> int:
+    bad = [entry for entry in labels if entry.label not in (0, 1, 2)]
+    if bad:
+        raise LabelError(f"label must be 0, 1 or 2 (got {bad[0].label} for {bad[0].article_id})")
+    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        unknown = label_store.unknown_articles(con, [entry.article_id for entry in labels])
+        if unknown:
+            raise LabelError(f"no article {unknown[0]!r} in {settings.db}"
+                             + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
+        return label_store.add_labels(con, labels, labelled_by or analyst_name(), datetime.now(UTC))
+
+
+def warehouse_labelled(settings: Settings) -> list[LabelledItem]:
+    if not Path(settings.db).exists():
+        return []
+    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        rows = label_store.current_labels(con)
+    return [LabelledItem(item_id=row.article_id, title=row.title, text=row.text, label=row.label,
+                         language=row.language or "unknown", source=row.source_name, origin="warehouse")
+            for row in rows]
+
+
+def training_items(eval_dir: Path | None, extra_files: list[Path], analyst: list[LabelledItem]) -> list[LabelledItem]:
+    paths = [*(dev_set_paths(eval_dir) if eval_dir and eval_dir.is_dir() else []), *extra_files]
+    return [item for path in paths for item in read_labelled(path)] + analyst
+
+
+def retrain(classifier: Classifier, items: list[LabelledItem], out: Path | None = None) -> dict[str, Any]:
+    model = train(classifier.scorer, items)
+    target = Path(out or DEFAULT_MODEL)
+    model.save(target)
+    return {"model": str(target), "fingerprint": model.fingerprint, "relevant_threshold": model.relevant_threshold,
+            "core_threshold": model.core_threshold, **model.trained_on}
+
+
+@dataclass
+class RescoreSummary:
+    run_id: str
+    articles: int = 0
+    changed: int = 0
+    raised: int = 0
+    lowered: int = 0
+    classifier_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def rescore(settings: Settings, classifier: Classifier, days: int | None = None) -> RescoreSummary:
+    """Re-score stored articles with ``classifier``: one transaction per chunk, story aggregates refreshed,
+    a ``runs`` row of kind ``rescore``. Running it twice changes nothing the second time."""
+    now = datetime.now(UTC)
+    summary = RescoreSummary(run_id=new_run_id("rescore", now), classifier_version=classifier.version)
+    since = now - timedelta(days=days) if days else None
+    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
+        con.execute("INSERT INTO runs (run_id, kind, started_at, status) VALUES (?, 'rescore', ?, 'running')",
+                    [summary.run_id, now])
+        in_transaction = False
+        try:
+            for chunk in article_store.verdict_chunks(con, since, RESCORE_CHUNK):
+                verdicts = classifier.classify_many([(a.title, a.text) for a in chunk])
+                con.execute("BEGIN")
+                in_transaction = True
+                article_store.write_verdicts(con, {a.article_id: v for a, v in zip(chunk, verdicts, strict=True)})
+                refresh_stories(con, sorted({a.story_id for a in chunk if a.story_id}))
+                con.execute("COMMIT")
+                in_transaction = False
+                summary.articles += len(chunk)
+                for article, verdict in zip(chunk, verdicts, strict=True):
+                    if verdict.label != article.label:
+                        summary.changed += 1
+                        if verdict.label > (article.label or 0):
+                            summary.raised += 1
+                        else:
+                            summary.lowered += 1
+        except Exception as exc:
+            if in_transaction:
+                con.execute("ROLLBACK")
+            con.execute("UPDATE runs SET status = 'failed', finished_at = ?, details = ? WHERE run_id = ?",
+                        [datetime.now(UTC), json.dumps({"error": repr(exc)}), summary.run_id])
+            raise
+        con.execute("UPDATE runs SET status = 'success', finished_at = ?, items_seen = ?, updated = ?, details = ? "
+                    "WHERE run_id = ?", [datetime.now(UTC), summary.articles, summary.changed,
+                                         json.dumps(summary.to_dict()), summary.run_id])
+    return summary
+

@@ -1,0 +1,214 @@
+"""Train and measure the learned relevance stage.
+
+- Data: the labelled dev sets (``../shared/eval/relevance_dev*.jsonl``) and the analyst's labels from the
+  warehouse. A frozen slice (ids whose SHA-256 is 0 mod 5) is never trained or tuned on: it is only measured.
+- Model: two L2 logistic regressions (relevant, core); C is fixed (chosen once by cross-validation, README);
+  the label thresholds are chosen on out-of-fold probabilities of a stratified k-fold, never on fitted ones.
+- Deterministic: items are sorted by id, folds are seeded, the solver is deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from pipeline.classify import features
+from pipeline.classify.model import RelevanceModel, calibrated
+from pipeline.classify.scorer import Scorer
+from pipeline.metrics import prf
+
+REGULARISATION_C = 16.0  # 5-fold CV over {1, 4, 16, 32, 64, 100} on the unfrozen dev items: 16 best for core F1
+FOLDS = 5
+_THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.025), 3)
+
+
+class TrainingDataError(ValueError):
+    """A labelled file is unreadable or lacks the fields training needs."""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledItem:
+    item_id: str
+    title: str
+    text: str
+    label: int  # 0 not relevant, 1 related, 2 core
+    language: str
+    source: str
+    origin: str  # the file (or "warehouse") it came from
+
+
+def is_frozen(item_id: object) -> bool:
+    """The frozen evaluation slice: about one item in five, fixed by its id alone."""
+    return int(hashlib.sha256(str(item_id).encode()).hexdigest(), 16) % 5 == 0
+
+
+def read_labelled(path: Path) -> list[LabelledItem]:
+    items = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                label = int(record["label"])
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise TrainingDataError(f"{path}:{number}: not a labelled item ({exc!r}); "
+                                        "each line needs id, title, text and label 0|1|2") from exc
+            if label not in (0, 1, 2):
+                raise TrainingDataError(f"{path}:{number}: label must be 0, 1 or 2, not {label}")
+            items.append(LabelledItem(
+                item_id=str(record.get("id", f"{Path(path).stem}:{number}")), title=str(record.get("title") or ""),
+                text=str(record.get("text") or record.get("summary") or ""), label=label,
+                language=str(record.get("language") or "en"), source=str(record.get("source") or "unknown"),
+                origin=Path(path).stem))
+    return items
+
+
+def dev_set_paths(eval_dir: Path) -> list[Path]:
+    return sorted(Path(eval_dir).glob("relevance_dev*.jsonl"))
+
+
+def matrix_for(scorer: Scorer, items: Sequence[LabelledItem]) -> sparse.csr_matrix:
+    analyses = [scorer.analyse(i.title, i.text) for i in items]
+    return features.assemble([features.ItemText(i.title, i.text) for i in items],
+                             [features.analysis_features(a) for a in analyses], features.rule_block(analyses))
+
+
+def _fit_one(matrix: sparse.csr_matrix, target: np.ndarray) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    if target.all() or not target.any():  # one class only (tiny label sets): a constant model
+        return np.zeros(matrix.shape[1], dtype=np.float32), 8.0 if target.all() else -8.0
+    model = LogisticRegression(C=REGULARISATION_C, max_iter=5000, solver="lbfgs")
+    model.fit(matrix, target)
+    return model.coef_[0].astype(np.float32), float(model.intercept_[0])
+
+
+def out_of_fold(matrix: sparse.csr_matrix, labels: np.ndarray, folds: int = FOLDS) -> tuple[np.ndarray, np.ndarray]:
+    """Raw scores (logits) of relevant and core for every item, from models that never saw it."""
+    from sklearn.model_selection import StratifiedKFold
+
+    z_relevant = np.zeros(len(labels))
+    z_core = np.zeros(len(labels))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    for train_rows, test_rows in splitter.split(np.zeros(len(labels)), labels):
+        for target, out in ((labels >= 1, z_relevant), (labels == 2, z_core)):
+            weights, bias = _fit_one(matrix[train_rows], target[train_rows])
+            out[test_rows] = matrix[test_rows] @ weights + bias
+    return z_relevant, z_core
+
+
+def platt(scores: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    """Slope and intercept mapping raw out-of-fold scores to probabilities (Platt scaling)."""
+    from sklearn.linear_model import LogisticRegression
+
+    if target.all() or not target.any():
+        return 1.0, 0.0
+    fit = LogisticRegression(C=1e4, max_iter=1000).fit(scores.reshape(-1, 1), target)
+    return float(fit.coef_[0][0]), float(fit.intercept_[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """How raw scores become labels: calibrations and thresholds, all chosen on out-of-fold scores."""
+
+    relevant_calibration: tuple[float, float]
+    core_calibration: tuple[float, float]
+    relevant_threshold: float
+    core_threshold: float
+
+    def probabilities(self, z_relevant: np.ndarray, z_core: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p_relevant = calibrated(z_relevant, self.relevant_calibration)
+        return p_relevant, np.minimum(calibrated(z_core, self.core_calibration), p_relevant)
+
+    def labels(self, z_relevant: np.ndarray, z_core: np.ndarray) -> np.ndarray:
+        p_relevant, p_core = self.probabilities(z_relevant, z_core)
+        return np.where(p_core >= self.core_threshold, 2, np.where(p_relevant >= self.relevant_threshold, 1, 0))
+
+
+def choose_decision(matrix: sparse.csr_matrix, labels: np.ndarray) -> Decision:
+    z_relevant, z_core = out_of_fold(matrix, labels)
+    relevant_calibration = platt(z_relevant, labels >= 1)
+    core_calibration = platt(z_core, labels == 2)
+    p_relevant = calibrated(z_relevant, relevant_calibration)
+    p_core = np.minimum(calibrated(z_core, core_calibration), p_relevant)
+    return Decision(relevant_calibration, core_calibration, best_threshold(labels >= 1, p_relevant),
+                    best_threshold(labels == 2, p_core))
+
+
+def best_threshold(truth: np.ndarray, probability: np.ndarray) -> float:
+    """The threshold with the highest F1 (ties: the middle of the best run, for stability)."""
+    scores = [prf(list(zip(truth, probability >= t, strict=True)))["f1"] for t in _THRESHOLDS]
+    best = max(scores)
+    winners = [t for t, s in zip(_THRESHOLDS, scores, strict=True) if s == best]
+    return float(winners[len(winners) // 2])
+
+
+def train(scorer: Scorer, items: Iterable[LabelledItem]) -> RelevanceModel:
+    """Fit on every unfrozen item; thresholds from out-of-fold probabilities."""
+    data = sorted((i for i in items if not is_frozen(i.item_id)), key=lambda i: (i.origin, i.item_id))
+    if len(data) < FOLDS * 2:
+        raise TrainingDataError(f"only {len(data)} labelled items outside the frozen slice; need at least "
+                                f"{FOLDS * 2}")
+    labels = np.array([i.label for i in data])
+    matrix = matrix_for(scorer, data)
+    decision = choose_decision(matrix, labels)
+    relevant_weights, relevant_bias = _fit_one(matrix, labels >= 1)
+    core_weights, core_bias = _fit_one(matrix, labels == 2)
+    counts = {str(k): int((labels == k).sum()) for k in (0, 1, 2)}
+    origins = sorted({i.origin for i in data})
+    return RelevanceModel(
+        rule_features=tuple(features.rule_feature_names(scorer)), n_hashed=features.N_HASHED,
+        embedding_dim=features.EMBEDDING_DIM, relevant_weights=relevant_weights, relevant_bias=relevant_bias,
+        core_weights=core_weights, core_bias=core_bias,
+        relevant_threshold=decision.relevant_threshold, core_threshold=decision.core_threshold,
+        relevant_calibration=decision.relevant_calibration, core_calibration=decision.core_calibration,
+        trained_on={"items": len(data), "labels": counts, "origins": origins, "C": REGULARISATION_C,
+                    "taxonomy": scorer.version, "frozen_slice": "sha256(id) % 5 == 0, excluded"})
+
+
+def figures(truth: Sequence[int], predicted: Sequence[int]) -> dict[str, Any]:
+    pairs = list(zip(truth, predicted, strict=True))
+    return {"items": len(pairs), "relevant": prf([(t >= 1, p >= 1) for t, p in pairs]),
+            "core": prf([(t == 2, p == 2) for t, p in pairs])}
+
+
+def breakdown(items: Sequence[LabelledItem], predicted: Sequence[int]) -> dict[str, Any]:
+    """Overall figures, then per language and per source."""
+    truth = [i.label for i in items]
+    out: dict[str, Any] = figures(truth, predicted)
+    for key in ("language", "source", "origin"):
+        groups: dict[str, list[int]] = {}
+        for row, item in enumerate(items):
+            groups.setdefault(getattr(item, key), []).append(row)
+        out[f"by_{key}"] = {name: figures([truth[r] for r in rows], [predicted[r] for r in rows])
+                            for name, rows in sorted(groups.items())}
+    return out
+
+
+def cross_validate(scorer: Scorer, items: Iterable[LabelledItem]) -> dict[str, Any]:
+    """k-fold figures on the unfrozen items for the whole procedure, nested: per outer fold, calibration and
+    thresholds come from out-of-fold scores of that fold's training part only."""
+    from sklearn.model_selection import StratifiedKFold
+
+    data = sorted((i for i in items if not is_frozen(i.item_id)), key=lambda i: (i.origin, i.item_id))
+    labels = np.array([i.label for i in data])
+    if len(data) < FOLDS * 4:
+        return {"items": len(data), "skipped": "too few unfrozen items for cross-validation"}
+    matrix = matrix_for(scorer, data)
+    predicted = np.zeros(len(data), dtype=int)
+    splitter = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=1)
+    for train_rows, test_rows in splitter.split(np.zeros(len(labels)), labels):
+        decision = choose_decision(matrix[train_rows], labels[train_rows])
+        rel_w, rel_b = _fit_one(matrix[train_rows], labels[train_rows] >= 1)
+        core_w, core_b = _fit_one(matrix[train_rows], labels[train_rows] == 2)
+        test = matrix[test_rows]
+        predicted[test_rows] = decision.labels(test @ rel_w + rel_b, test @ core_w + core_b)
+    return {"folds": FOLDS, **breakdown(data, predicted.tolist())}

@@ -1,0 +1,1 @@
+"""The storage layer: one module per aggregate, all SQL of the package behind plain functions."""

@@ -1,0 +1,61 @@
+"""Analyst labels: store judgements, read the current one per article (with its text, for training)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+
+@dataclass(frozen=True, slots=True)
+class NewLabel:
+    article_id: str
+    label: int
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledArticle:
+    article_id: str
+    label: int
+    title: str
+    text: str
+    language: str | None
+    source_name: str
+
+
+def unknown_articles(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> list[str]:
+    known = {row[0] for row in con.execute(
+        "SELECT article_id FROM articles WHERE list_contains(?, article_id)", [article_ids]).fetchall()}
+    return [a for a in article_ids if a not in known]
+
+
+def add_labels(con: duckdb.DuckDBPyConnection, labels: list[NewLabel], labelled_by: str, now: datetime) -> int:
+    """Append the judgements with the stored verdict of the classifier at this moment; one transaction."""
+    con.execute("BEGIN")
+    try:
+        for entry in labels:
+            con.execute(
+                "INSERT INTO labels SELECT ?, article_id, ?, ?, ?, ?, classifier_version, relevance_label "
+                "FROM articles WHERE article_id = ?",
+                [uuid.uuid4().hex, entry.label, entry.note, labelled_by, now, entry.article_id])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return len(labels)
+
+
+def current_labels(con: duckdb.DuckDBPyConnection) -> list[LabelledArticle]:
+    """The newest judgement per article, with the article's text, oldest article first."""
+    rows = con.execute(
+        """
+        SELECT l.article_id, arg_max(l.label, l.labelled_at), any_value(a.title),
+               any_value(coalesce(a.summary, '') || chr(10) || coalesce(a.body, '')), any_value(a.language),
+               any_value(a.source_name)
+        FROM labels l JOIN articles a USING (article_id)
+        GROUP BY l.article_id ORDER BY l.article_id
+        """).fetchall()
+    return [LabelledArticle(*row) for row in rows]
