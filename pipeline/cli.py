@@ -385,14 +385,48 @@ def backtest(taxonomy_path: Path | None, model_path: Path | None, days: int, as_
         click.echo(f"  {change['old_label']} -> {change['new_label']}  {change['title'][:90]}")
 
 
-@main.command("eval-stories")
-@jsonl_in
-def eval_stories(in_path: Path) -> None:
-    """Measure same-story detection on labelled pairs {id, a, b, label} (2 same article, 1 same story,
-    0 different): pair precision/recall/F1 of same story, same-article recall, share of different pairs merged."""
-    from pipeline.cluster import evaluate_pairs
+def _pair_sets(paths: tuple[Path, ...]) -> list[Any]:
+    from pipeline.story_training import StoryDataError, read_pair_set
 
-    _emit(evaluate_pairs(_read_jsonl(in_path)))
+    try:
+        return [read_pair_set(path) for path in paths]
+    except StoryDataError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command("eval-stories")
+@click.option("--in", "in_paths", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Labelled pairs {id, a, b, label} (repeatable; each file is clustered in one run).")
+@click.option("--no-cv", is_flag=True, help="Skip the cross-validation of the threshold (faster).")
+def eval_stories(in_paths: tuple[Path, ...], no_cv: bool) -> None:
+    """Measure same-story detection on labelled pairs (2 same article, 1 same story, 0 different): precision,
+    recall and F1 of same story, same-article recall, share of different pairs merged; then the frozen slice
+    (pair keys with sha256 % 5 == 0), per language pair and per file, and cross-validated figures."""
+    from pipeline.story_pairs import get_pair_model
+    from pipeline.story_training import evaluate_story_sets
+
+    _emit(evaluate_story_sets(_pair_sets(in_paths), get_pair_model(), with_cv=not no_cv))
+
+
+@main.command("train-stories")
+@click.option("--in", "in_paths", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Labelled pairs files (default: ../shared/eval/same_story_dev*.jsonl).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the model (default: the bundled pipeline/story_model.json).")
+def train_stories(in_paths: tuple[Path, ...], out_path: Path | None) -> None:
+    """Rebuild the same-story decision (pair weights and threshold) from labelled pairs, deterministically."""
+    from pipeline.settings import PROJECT_ROOT
+    from pipeline.story_pairs import DEFAULT_STORY_MODEL
+    from pipeline.story_training import train_story_model
+
+    paths = in_paths or tuple(sorted((PROJECT_ROOT.parent / "shared" / "eval").glob("same_story_dev*.jsonl")))
+    if not paths:
+        raise click.UsageError("no labelled pairs: give --in FILE (../shared/eval is absent)")
+    model = train_story_model(_pair_sets(paths))
+    target = out_path or DEFAULT_STORY_MODEL
+    model.save(target)
+    _emit({"model": str(target), "threshold": model.threshold, **model.trained_on})
 
 
 @main.group()

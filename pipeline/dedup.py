@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from pipeline.models import Item
 from pipeline.stories import StoryDoc, StoryIndex, story_doc
@@ -55,7 +56,14 @@ class SameArticleIndex:
 def item_story_doc(item: Item, seen_at: datetime) -> StoryDoc:
     if item.story_features is not None:
         return StoryDoc.from_json(item.article_id, item.article_id, seen_at, item.story_features)
-    return story_doc(item.article_id, item.title, item.summary or item.body, seen_at, item.language)
+    return story_doc(item.article_id, item.title, item.summary or item.body, seen_at, item.language,
+                     site=site_of(item.canonical_url or item.url))
+
+
+def site_of(url: str | None) -> str:
+    """The publishing site (host without www.), for telling syndication from independent reports."""
+    host = urlsplit(url or "").hostname or ""
+    return host.removeprefix("www.")
 
 
 def assign_stories(items: list[Item], same_articles: SameArticleIndex, stories: StoryIndex,

@@ -10,15 +10,19 @@ recurring formats (live blogs, transcripts, recaps). Thresholds were measured on
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pipeline.normalize import title_key
+
+if TYPE_CHECKING:
+    from pipeline.story_pairs import PairModel
 
 WINDOW = timedelta(days=7)
 STORY_MAX_GAP = timedelta(days=2)
@@ -31,6 +35,8 @@ LSH_BANDS = 64
 LSH_PREFILTER = 0.06  # MinHash-estimated Jaccard below which a candidate is not worth confirming
 MAX_CONFIRMATIONS = 16  # candidates confirmed per item, best estimated Jaccard first: bounds the cost per item
 SHINGLE_MAX_ZIPF = 5.5  # words more frequent than this (zipf scale) carry no story identity
+CORE_SIZE = 3  # a story's first members: a newcomer must resemble them, not merely its nearest member
+RECURRING_MIN = 0.9  # live pages, briefings, round-ups, explainers join a story only on this much certainty
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SERIES = re.compile(
@@ -87,7 +93,7 @@ def _weighted_stems(text: str, language: str) -> dict[str, float]:
     return out
 
 
-def _weighted_jaccard(a: dict[str, float], b: dict[str, float], a_total: float | None = None,
+def weighted_jaccard(a: dict[str, float], b: dict[str, float], a_total: float | None = None,
                       b_total: float | None = None) -> float:
     if not a or not b:
         return 0.0
@@ -117,6 +123,12 @@ class StoryDoc:
     ordinals: frozenset[str]
     numbers: frozenset[str]
     series: bool
+    title_tokens: dict[str, float] = field(default_factory=dict)
+    entities: frozenset[str] = frozenset()  # rare capitalised names, folded to a language-neutral prefix
+    page_kind: str = ""  # live | briefing | roundup | explainer | "" (see story_pairs.PAGE_KINDS)
+    site: str = ""
+    language: str = ""
+    title_numbers: frozenset[str] = frozenset()
     total: float = 0.0  # sum of token weights, cached for the Jaccard
 
     def __post_init__(self) -> None:
@@ -125,28 +137,62 @@ class StoryDoc:
     def to_json(self) -> dict[str, Any]:
         return {"title_key": self.title_key, "tokens": self.tokens, "text_tokens": self.text_tokens,
                 "shingles": self.shingles, "ordinals": sorted(self.ordinals), "numbers": sorted(self.numbers),
-                "series": self.series}
+                "series": self.series, "title_tokens": self.title_tokens, "entities": sorted(self.entities),
+                "page_kind": self.page_kind, "site": self.site, "language": self.language,
+                "title_numbers": sorted(self.title_numbers)}
 
     @classmethod
     def from_json(cls, article_id: str, story_id: str, seen_at: datetime, data: dict[str, Any]) -> StoryDoc:
         return cls(article_id=article_id, story_id=story_id, seen_at=seen_at, title_key=data["title_key"],
                    tokens=data["tokens"], text_tokens=data["text_tokens"], shingles=data["shingles"],
                    ordinals=frozenset(data["ordinals"]), numbers=frozenset(data["numbers"]),
-                   series=bool(data["series"]))
+                   series=bool(data["series"]), title_tokens=data.get("title_tokens", {}),
+                   entities=frozenset(data.get("entities", ())), page_kind=data.get("page_kind", ""),
+                   site=data.get("site", ""), language=data.get("language", ""),
+                   title_numbers=frozenset(data.get("title_numbers", ())))
+
+
+_NAME = re.compile(r"\b[^\W\d_][\w'’-]*", re.UNICODE)
+ENTITY_MAX_ZIPF = 4.0  # a capitalised word rarer than this is a name (German capitalises every noun)
+ENTITY_PREFIX = 5  # "Madura"/"Maduro", "Kijowa"/"Kijów": declined names share their first letters
+
+
+def _fold(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+
+
+def named_entities(text: str, language: str) -> frozenset[str]:
+    """Rare capitalised words as language-neutral keys: what names who and where an event happened."""
+    out = set()
+    for match in _NAME.finditer(text):
+        word = match.group()
+        if len(word) < 3 or not word[0].isupper():
+            continue
+        if _zipf(word.lower(), language) > ENTITY_MAX_ZIPF:
+            continue
+        out.add(_fold(word)[:ENTITY_PREFIX])
+    return frozenset(out)
 
 
 def story_doc(article_id: str, title: str, text: str, seen_at: datetime, language: str | None = None,
-              story_id: str | None = None) -> StoryDoc:
+              story_id: str | None = None, site: str = "") -> StoryDoc:
+    from pipeline.story_pairs import page_kind
+
+    declared = language or ""
     language = language if language in _WORDFREQ_LANGUAGES else "en"
     text = (text or "")[:1500]
     tokens = _weighted_stems(f"{title} {text}", language)
+    entities = named_entities(f"{title} {text}", language)
     rare = sorted(k for k, w in tokens.items() if w >= 7.0 - SHINGLE_MAX_ZIPF)
-    shingles = rare or sorted(tokens) or [title_key(title)]
+    # names join the shingles so that reports of one event in different languages meet as LSH candidates
+    shingles = [*(rare or sorted(tokens) or [title_key(title)]), *sorted(f"e:{e}" for e in entities)]
     return StoryDoc(
         article_id=article_id, story_id=story_id or article_id, seen_at=seen_at, title_key=title_key(title),
         tokens=tokens, text_tokens=_weighted_stems(text, language), shingles=shingles,
         ordinals=frozenset(g for m in _ORDINAL.finditer(title) for g in m.groups() if g),
         numbers=frozenset(_NUMBER.findall(text)), series=bool(_SERIES.search(title)),
+        title_tokens=_weighted_stems(title, language), entities=entities, page_kind=page_kind(title),
+        site=site, language=declared, title_numbers=frozenset(_NUMBER.findall(title)),
     )
 
 
@@ -157,7 +203,7 @@ def same_article(a: StoryDoc, b: StoryDoc) -> bool:
         return False
     if abs(a.seen_at - b.seen_at) <= SAME_TITLE_GAP:
         return True
-    return a.numbers == b.numbers and _weighted_jaccard(a.text_tokens, b.text_tokens) >= SAME_TEXT_MIN_SIMILARITY
+    return a.numbers == b.numbers and weighted_jaccard(a.text_tokens, b.text_tokens) >= SAME_TEXT_MIN_SIMILARITY
 
 
 def story_similarity(a: StoryDoc, b: StoryDoc) -> float:
@@ -166,7 +212,7 @@ def story_similarity(a: StoryDoc, b: StoryDoc) -> float:
         return 0.0
     if a.ordinals and b.ordinals and a.ordinals != b.ordinals:
         return 0.0
-    similarity = _weighted_jaccard(a.tokens, b.tokens, a.total, b.total)
+    similarity = weighted_jaccard(a.tokens, b.tokens, a.total, b.total)
     needed = SERIES_MIN_SIMILARITY if (a.series or b.series) else STORY_MIN_SIMILARITY
     return similarity if similarity >= needed else 0.0
 
@@ -184,8 +230,10 @@ class StoryIndex:
     days a same-story match could come from (STORY_MAX_GAP): the cost per item stays flat however long the
     stream or the warehouse's window."""
 
-    def __init__(self, docs: Iterable[StoryDoc] = (), lsh_from: datetime | None = None) -> None:
-        """``lsh_from``: older documents can only match by title (same article), so they skip the LSH."""
+    def __init__(self, docs: Iterable[StoryDoc] = (), lsh_from: datetime | None = None,
+                 pair_model: PairModel | str | None = "installed") -> None:
+        """``lsh_from``: older documents can only match by title (same article), so they skip the LSH.
+        ``pair_model``: the same-story decision (default: the committed one; None: the Jaccard rule)."""
         import rensa
 
         self._rensa = rensa
@@ -194,6 +242,10 @@ class StoryIndex:
         self._by_day: dict[int, Any] = {}
         self._by_title: dict[str, list[int]] = {}
         self._ids: set[str] = set()
+        self._cores: dict[str, list[int]] = {}  # story id -> its first CORE_SIZE members
+        from pipeline.story_pairs import get_pair_model
+
+        self.pair_model = get_pair_model() if pair_model == "installed" else pair_model
         self.covered: tuple[datetime, datetime] | None = None  # time range of warehouse documents loaded
         for doc in docs:
             self.add(doc, in_lsh=lsh_from is None or doc.seen_at >= lsh_from)
@@ -218,6 +270,9 @@ class StoryIndex:
         self._docs.append(doc)
         self._ids.add(doc.article_id)
         self._by_title.setdefault(doc.title_key, []).append(key)
+        core = self._cores.setdefault(doc.story_id, [])
+        if len(core) < CORE_SIZE:
+            core.append(key)
         if not in_lsh:
             return
         minhash = self._minhash(doc)
@@ -241,15 +296,16 @@ class StoryIndex:
         return keys
 
     def match(self, doc: StoryDoc) -> StoryMatch | None:
-        """The best earlier article this one belongs with, preferring the same article over the same story;
-        ties broken by time then id, so assignment is deterministic."""
+        """The story this article belongs to, preferring the same article over the same story. A candidate's
+        story is taken only if the article also resembles that story's core (its seed, or most of its first
+        members): resembling one member is not enough, so A~B and B~C never put unrelated A and C together.
+        Ties broken by time then id, so assignment is deterministic."""
         for key in self._by_title.get(doc.title_key, []):
             other = self._docs[key]
             if other.article_id != doc.article_id and same_article(doc, other):
                 return StoryMatch(other.story_id, other.article_id, other.article_id, 1.0)
         minhash = self._minhash(doc)
         keys = np.fromiter(self._candidates(doc, minhash), dtype=np.int64)
-        best: tuple[float, datetime, str, StoryDoc] | None = None
         if not len(keys):
             return None
         digest = np.asarray(minhash.digest(), dtype=np.uint32)
@@ -257,14 +313,51 @@ class StoryIndex:
         keep = estimated >= LSH_PREFILTER
         keys, estimated = keys[keep], estimated[keep]
         order = np.lexsort((keys, -estimated))[:MAX_CONFIRMATIONS]
+        scored: list[tuple[float, datetime, str, StoryDoc]] = []
         for key in keys[order].tolist():
             other = self._docs[key]
             if other.article_id == doc.article_id:
                 continue
-            similarity = story_similarity(doc, other)
-            if similarity and (best is None or (-similarity, other.seen_at, other.article_id) <
-                               (-best[0], best[1], best[2])):
-                best = (similarity, other.seen_at, other.article_id, other)
-        if best is None:
-            return None
-        return StoryMatch(best[3].story_id, best[3].article_id, None, round(best[0], 4))
+            score = self.pair_score(doc, other)
+            if score:
+                scored.append((score, other.seen_at, other.article_id, other))
+        scored.sort(key=lambda s: (-s[0], s[1], s[2]))
+        tried: set[str] = set()
+        for score, _, _, other in scored:
+            if other.story_id in tried:
+                continue
+            tried.add(other.story_id)
+            if self._coheres(doc, other.story_id):
+                return StoryMatch(other.story_id, other.article_id, None, round(score, 4))
+        return None
+
+    def pair_score(self, a: StoryDoc, b: StoryDoc) -> float:
+        """How surely two articles report one event (0 when they do not): the learned pair decision when a
+        pair model is installed, else the rarity-weighted Jaccard rule."""
+        model = self.pair_model
+        if model is None:
+            return story_similarity(a, b)
+        if abs(a.seen_at - b.seen_at) > STORY_MAX_GAP:
+            return 0.0
+        if a.ordinals and b.ordinals and a.ordinals != b.ordinals:
+            return 0.0
+        from pipeline.story_pairs import pair_features
+
+        probability = model.probability(pair_features(a, b))
+        needed = model.threshold if not (_recurring(a) or _recurring(b)) else max(model.threshold, RECURRING_MIN)
+        return probability if probability >= needed else 0.0
+
+    def _coheres(self, doc: StoryDoc, story_id: str) -> bool:
+        core = self._cores.get(story_id, ())
+        if len(core) <= 1:
+            return True  # the candidate is the story's only member (or the story predates the index)
+        if self.pair_score(doc, self._docs[core[0]]):
+            return True
+        if _recurring(doc):
+            return False  # live pages, briefings, round-ups and explainers join only by matching the story's seed
+        return sum(1 for key in core if self.pair_score(doc, self._docs[key])) * 2 > len(core)
+
+
+def _recurring(doc: StoryDoc) -> bool:
+    """Live pages, briefings, round-ups, explainers and opinion: they join a story only on strong evidence."""
+    return doc.series or bool(doc.page_kind)

@@ -1,0 +1,125 @@
+"""Is this pair of articles one event? Features of event identity and a small learned decision over them.
+
+Topic overlap is not event identity: two drone incidents, two speeches by one leader or two days of a live page
+share most of their words. What identifies an event is who and where (named entities, weighted by rarity), the
+figures and dates it reports, when it was published, and what kind of page it is. The decision is a logistic
+model over those features, trained on labelled pairs with its threshold chosen by cross-validation
+(``newswatch train-stories``); its dozen weights are committed in ``story_model.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from pipeline.stories import StoryDoc
+
+DEFAULT_STORY_MODEL = Path(__file__).with_name("story_model.json")
+
+# Page kinds that recur or gather many events: they join a story only on strong evidence (and never by chaining).
+PAGE_KINDS: dict[str, re.Pattern[str]] = {
+    "live": re.compile(
+        r"\b(live|liveblog|live ?ticker|live updates?|as it happened|minute by minute|newsblog|"
+        r"na żywo|relacja na żywo|na bieżąco)\b", re.I),
+    "briefing": re.compile(
+        r"\b(briefing|newsletter|news des tages|nachrichten am (?:morgen|abend)|die lage am|"
+        r"wiadomości dnia|przegląd prasy|skrót dnia|stock market today|markets? (?:today|wrap)|"
+        r"weather (?:forecast|warning)|wetter|pogoda|prognoza pogody)\b", re.I),
+    "roundup": re.compile(
+        r"\b(round-?up|deals|the best|best of|top \d+|\d+ (?:things|ways)|what to watch|what we know|"
+        r"highlights|in pictures|bilder des tages|zdjęcia|galeria|überblick)\b", re.I),
+    # explainers and opinion announce themselves with a label or open with a question word
+    "explainer": re.compile(
+        r"\b(explained|explainer|analysis|opinion|kommentar|meinung|analyse|analiza|komentarz|q&a|podcast|"
+        r"interview|wywiad)\b|^(?:[^:]{0,30}:\s*)?(why|how|what is|who is|warum|wieso|weshalb|was ist|"
+        r"dlaczego|czym jest|kim jest)\b", re.I),
+}
+FEATURES = ("jaccard", "title_jaccard", "entity_overlap", "shared_entities", "max_shared_rarity",
+            "shared_numbers", "numbers_conflict", "ordinals_conflict", "log_hours_apart", "same_site",
+            "same_language", "recurring_page", "explainer_page", "title_numbers_conflict", "calendar_days_apart",
+            "title_entity_overlap")
+
+
+def page_kind(title: str) -> str:
+    for kind, pattern in PAGE_KINDS.items():
+        if pattern.search(title):
+            return kind
+    return ""
+
+
+def _overlap(a: dict[str, float] | frozenset[str], b: dict[str, float] | frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    shared = len(set(a) & set(b))
+    return shared / min(len(a), len(b))
+
+
+def pair_features(a: StoryDoc, b: StoryDoc) -> np.ndarray:
+    from pipeline.stories import weighted_jaccard
+
+    shared = [max(a.tokens.get(k, 0.0), b.tokens.get(k, 0.0)) for k in a.tokens.keys() & b.tokens.keys()]
+    hours = abs((a.seen_at - b.seen_at).total_seconds()) / 3600
+    kinds = {a.page_kind, b.page_kind}
+    return np.array([
+        weighted_jaccard(a.tokens, b.tokens, a.total, b.total),
+        weighted_jaccard(a.title_tokens, b.title_tokens),
+        _overlap(a.entities, b.entities),
+        min(len(a.entities & b.entities), 5) / 5,
+        max(shared, default=0.0) / 7,
+        min(len(a.numbers & b.numbers), 5) / 5,
+        float(bool(a.numbers) and bool(b.numbers) and not (a.numbers & b.numbers)),
+        float(bool(a.ordinals) and bool(b.ordinals) and a.ordinals != b.ordinals),
+        math.log1p(hours) / 5,
+        float(a.site == b.site and bool(a.site)),
+        float(a.language == b.language),
+        float(bool(kinds & {"live", "briefing", "roundup"})),
+        float("explainer" in kinds),
+        float(bool(a.title_numbers) and bool(b.title_numbers) and not (a.title_numbers & b.title_numbers)),
+        min(abs((a.seen_at.date() - b.seen_at.date()).days), 3) / 3,
+        _overlap(_title_entities(a), _title_entities(b)),
+    ], dtype=np.float64)
+
+
+def _title_entities(doc: StoryDoc) -> frozenset[str]:
+    """The names that also appear among the title's words (the headline's who and where)."""
+    stems = " ".join(doc.title_tokens)
+    return frozenset(e for e in doc.entities if e in stems)
+
+
+@dataclass(frozen=True)
+class PairModel:
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+    trained_on: dict[str, object]
+
+    def probability(self, features: np.ndarray) -> float:
+        z = float(np.dot(self.weights, features) + self.bias)
+        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps({
+            "features": list(FEATURES), "weights": [round(w, 6) for w in self.weights], "bias": round(self.bias, 6),
+            "threshold": self.threshold, "trained_on": self.trained_on}, indent=1, sort_keys=True) + "\n",
+            encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> PairModel:
+        data = json.loads(Path(path or DEFAULT_STORY_MODEL).read_text(encoding="utf-8"))
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError(f"{path}: trained on other features; rebuild with `newswatch train-stories`")
+        return cls(tuple(data["weights"]), float(data["bias"]), float(data["threshold"]), dict(data["trained_on"]))
+
+
+@lru_cache(maxsize=4)
+def get_pair_model(path: Path | None = None) -> PairModel | None:
+    target = Path(path or DEFAULT_STORY_MODEL)
+    return PairModel.load(target) if target.exists() else None

@@ -1,0 +1,143 @@
+"""Same-story grouping keeps different events apart: fixtures of our own wording for each kind of wrong merge
+(two games, two daily briefings, an explainer set against the breaking report, a chain A~B~C), one story told
+in two languages, and the pair model's artefact and training."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from pipeline.cluster import cluster_records
+from pipeline.story_pairs import PairModel, get_pair_model, page_kind
+from pipeline.stories import named_entities
+
+T0 = datetime(2026, 3, 4, 8, tzinfo=UTC)
+
+
+def record(n: int, title: str, text: str, hours: float, site: str = "example.org", language: str = "en") -> dict:
+    return {"id": n, "title": title, "text": text, "url": f"https://{site}/story-{n}",
+            "published": (T0 + timedelta(hours=hours)).isoformat(), "language": language}
+
+
+def stories_of(records: list[dict]) -> list[str]:
+    return [row["story_id"] for row in cluster_records(records)]
+
+
+def test_a_pair_model_is_installed():
+    model = get_pair_model()
+    assert model is not None and 0 < model.threshold < 1
+
+
+def test_two_games_of_one_series_are_two_stories():
+    first, second = stories_of([
+        record(1, "Lakers beat Celtics 112-104 in game one of the series",
+               "Anthony Davis scored 31 points as Los Angeles took the opener at home.", 0, "sports.example"),
+        record(2, "Celtics beat Lakers 118-101 to level the series",
+               "Jayson Tatum scored 35 points as Boston won game two in Los Angeles.", 50, "sports.example"),
+    ])
+    assert first != second
+
+
+def test_two_daily_briefings_are_two_stories():
+    first, second = stories_of([
+        record(1, "Morning briefing: Berlin blackout, Greenland talks, markets",
+               "Power returns to parts of Berlin; Denmark and Greenland meet US envoys; stocks open higher.", 0,
+               "news.example"),
+        record(2, "Morning briefing: Greenland talks, storms, budget vote",
+               "Danish and Greenlandic ministers travel to Washington; storms hit the coast; parliament votes.",
+               24, "news.example"),
+    ])
+    assert first != second
+
+
+def test_an_explainer_does_not_join_the_breaking_report():
+    first, second = stories_of([
+        record(1, "Explainer: why the Baltic Sea cables keep breaking",
+               "Anchors, old infrastructure and suspected sabotage: what we know about the cable incidents.", 0,
+               "explain.example"),
+        record(2, "Finland seizes tanker after Baltic Sea cable is cut overnight",
+               "Finnish border guards boarded the vessel Kiira off Porkkala after the Estlink cable failed.", 2,
+               "wire.example"),
+    ])
+    assert first != second
+
+
+def test_a_chain_does_not_join_articles_that_share_nothing():
+    a = record(1, "Drone sighting closes Aalborg airport for three hours",
+               "Danish police said several drones were seen over Aalborg airport late on Tuesday.", 0, "dk.example")
+    b = record(2, "Drones over Aalborg airport and Skrydstrup air base, Danish police say",
+               "After the Aalborg airport closure, drones were also reported near the Skrydstrup air base.", 4,
+               "wire.example")
+    c = record(3, "F-35 squadron at Skrydstrup air base starts new training season",
+               "The Skrydstrup air base welcomed two new F-35 aircraft and opened its training season.", 8,
+               "defence.example")
+    stories = stories_of([a, b, c])
+    assert stories[0] == stories[1]
+    assert stories[2] != stories[0]
+
+
+def test_one_report_syndicated_across_sites_stays_one_article():
+    text = "The alliance agreed to station a brigade in Lithuania by 2027, officials in Vilnius said."
+    rows = cluster_records([record(1, "Germany confirms Lithuania brigade timeline", text, 0, "a.example"),
+                            record(2, "Germany confirms Lithuania brigade timeline", text, 1, "b.example")])
+    assert rows[1]["duplicate_of"] == 1 and rows[0]["story_id"] == rows[1]["story_id"]
+
+
+def test_one_event_in_english_and_german_meets_in_one_story():
+    english = record(1, "Rheinmetall opens Unterlüß ammunition plant with Rutte and Pistorius",
+                     "Rheinmetall's new plant in Unterlüß will produce 350,000 artillery shells a year.", 0,
+                     "en.example")
+    german = record(2, "Rheinmetall eröffnet Munitionswerk in Unterlüß mit Rutte und Pistorius",
+                    "Das neue Werk von Rheinmetall in Unterlüß soll 350.000 Artilleriegranaten pro Jahr herstellen.",
+                    1, "de.example", "de")
+    first, second = stories_of([english, german])
+    assert first == second
+
+
+def test_names_fold_across_declension_and_accents():
+    assert named_entities("Spotkanie w Kijowie z Zełenskim", "pl") & named_entities("Meeting in Kyiv", "en") == set()
+    assert "madur" in named_entities("Nicolás Maduro", "en") and "madur" in named_entities("reżimu Madury", "pl")
+
+
+@pytest.mark.parametrize(("title", "kind"), [
+    ("Ukraine war live: Kyiv hit overnight", "live"), ("News des Tages: Venezuela, Berlin", "briefing"),
+    ("The best deals this weekend", "roundup"), ("Analysis: what the deal means for NATO", "explainer"),
+    ("Poland closes border crossing with Belarus", ""),
+])
+def test_page_kinds(title, kind):
+    assert page_kind(title) == kind
+
+
+def test_train_stories_is_deterministic_and_writes_a_small_model(tmp_path: Path):
+    pairs = tmp_path / "pairs.jsonl"
+    rows = []
+    for n in range(40):
+        same = n % 2 == 0
+        a = {"title": f"Minister {n} visits Vilnius brigade base", "text": f"The visit number {n} to Rukla.",
+             "url": f"https://a.example/{n}", "seen": T0.isoformat()}
+        b = {"title": f"Minister {n} at Vilnius brigade base" if same else f"Storm warning for region {n}",
+             "text": f"Visit number {n} in Rukla." if same else "Heavy snow expected.",
+             "url": f"https://b.example/{n}", "seen": (T0 + timedelta(hours=2)).isoformat()}
+        rows.append({"id": f"p{n}", "a": a, "b": b, "label": 1 if same else 0})
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    runner = CliRunner()
+    outputs = []
+    for name in ("one.json", "two.json"):
+        result = runner.invoke(main, ["train-stories", "--in", str(pairs), "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        outputs.append((tmp_path / name).read_text(encoding="utf-8"))
+    assert outputs[0] == outputs[1]
+    model = PairModel.load(tmp_path / "one.json")
+    assert len(model.weights) == len(json.loads(outputs[0])["features"])
+
+
+def test_eval_stories_rejects_a_file_that_is_not_pairs(tmp_path: Path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1, "title": "not a pair", "label": 1}\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["eval-stories", "--in", str(bad)])
+    assert result.exit_code != 0 and "not a labelled pair" in result.output
