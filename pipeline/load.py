@@ -254,9 +254,12 @@ def refresh_stories(con: duckdb.DuckDBPyConnection, story_ids: list[str]) -> Non
     """Recompute the aggregate rows of the given stories from their member articles."""
     if not story_ids:
         return
+    from pipeline.settings import get_settings
+
+    importance = get_settings().importance_weights.stored_sql("a")
     con.register("touched_stories", pa.table({"story_id": story_ids}))
     con.execute(
-        """
+        f"""
         INSERT OR REPLACE INTO stories
         SELECT a.story_id,
                min(coalesce(a.published_at, a.ingested_at)),
@@ -267,7 +270,12 @@ def refresh_stories(con: duckdb.DuckDBPyConnection, story_ids: list[str]) -> Non
                list_sort(list(DISTINCT a.source_name)),
                list_sort(list(DISTINCT a.language) FILTER (WHERE a.language IS NOT NULL)),
                max(a.relevance_score),
-               list_sort(list_distinct(flatten(list(a.topics))))
+               list_sort(list_distinct(flatten(list(a.topics)))),
+               {importance},
+               -- filed under the first topic of its most relevant article (the topic its evidence weighs most)
+               arg_max(a.topics[1], (a.relevance_label, a.relevance_score, -epoch(a.ingested_at)))
+                   FILTER (WHERE len(a.topics) > 0),
+               count(*) FILTER (WHERE a.relevance_label = 2)
         FROM articles a JOIN touched_stories USING (story_id)
         GROUP BY a.story_id
         """

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.importance import ImportanceWeights
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -39,6 +41,14 @@ class Settings(BaseSettings):
     validation_warn_only: str = Field(default="", description="comma list of expectations demoted to warnings")
     db_lock_timeout_s: float = 600.0
 
+    importance_relevance: float = Field(default=2.0, ge=0, description="story importance: weight of P(relevant)")
+    importance_core: float = Field(default=1.0, ge=0, description="story importance: a core member")
+    importance_outlets: float = Field(default=1.0, ge=0, description="story importance: ln(1 + outlets)")
+    importance_languages: float = Field(default=0.7, ge=0, description="story importance: ln(languages)")
+    importance_members: float = Field(default=0.3, ge=0, description="story importance: ln(1 + articles)")
+    importance_new_today: float = Field(default=0.5, ge=0, description="digest day: first seen that day")
+    importance_today: float = Field(default=0.5, ge=0, description="digest day: ln(1 + articles that day)")
+
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_user: str | None = None
@@ -49,6 +59,13 @@ class Settings(BaseSettings):
     smtp_conn_id: str = Field(default="smtp_default", description="Airflow connection used by the digest DAG")
     mail_from: str = "newswatch@localhost"
     digest_to: str = ""
+
+    @property
+    def importance_weights(self) -> ImportanceWeights:
+        return ImportanceWeights(
+            relevance=self.importance_relevance, core=self.importance_core, outlets=self.importance_outlets,
+            languages=self.importance_languages, members=self.importance_members,
+            new_today=self.importance_new_today, today=self.importance_today)
 
     @property
     def warn_only_expectations(self) -> frozenset[str]:

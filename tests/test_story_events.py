@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from pipeline.cli import main
 from pipeline.cluster import cluster_records
-from pipeline.story_pairs import PairModel, get_pair_model, page_kind
 from pipeline.stories import named_entities
+from pipeline.story_pairs import PairModel, get_pair_model, page_kind
 
 T0 = datetime(2026, 3, 4, 8, tzinfo=UTC)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
-from pipeline.digest.build import Digest, build_digest
+from pipeline.digest.build import TOP_STORIES, Digest, build_digest
 from pipeline.digest.chart import volume_chart_png
 from pipeline.digest.render import render_html, render_markdown, render_text
 from pipeline.settings import Settings
@@ -22,11 +23,13 @@ class ArchivedDigest:
     chart_path: Path
     relevant_stories: int
     relevant_articles: int
+    top_stories: tuple[dict[str, Any], ...] = ()  # page order, for checks and scripts
 
     def to_dict(self) -> dict[str, object]:
         return {"day": self.day.isoformat(), "html": str(self.html_path), "text": str(self.text_path),
                 "markdown": str(self.markdown_path), "chart": str(self.chart_path),
-                "relevant_stories": self.relevant_stories, "relevant_articles": self.relevant_articles}
+                "relevant_stories": self.relevant_stories, "relevant_articles": self.relevant_articles,
+                "top_stories": list(self.top_stories)}
 
 
 def write_digest(digest: Digest, out_dir: Path) -> ArchivedDigest:
@@ -40,7 +43,8 @@ def write_digest(digest: Digest, out_dir: Path) -> ArchivedDigest:
     md_path.write_text(render_markdown(digest, chart_src=chart_path.name), encoding="utf-8")
     return ArchivedDigest(day=digest.day, html_path=html_path, text_path=text_path, markdown_path=md_path,
                           chart_path=chart_path, relevant_stories=digest.relevant_story_count,
-                          relevant_articles=digest.counts["relevant_articles"])
+                          relevant_articles=digest.counts["relevant_articles"],
+                          top_stories=tuple(s.to_json() for s in digest.stories[:TOP_STORIES]))
 
 
 def make_digest(settings: Settings, day: date, out_dir: Path | None = None) -> ArchivedDigest:
@@ -48,7 +52,7 @@ def make_digest(settings: Settings, day: date, out_dir: Path | None = None) -> A
     out_dir = Path(out_dir or settings.digest_dir)
     now = datetime.now(UTC)
     with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        digest = build_digest(con, day, now)
+        digest = build_digest(con, day, now, settings.importance_weights)
         archived = write_digest(digest, out_dir)
         con.execute(
             "INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -10,6 +10,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from pipeline.importance import ImportanceWeights
+
 BASELINE_DAYS = 14
 SPIKE_RATIO = 2.0
 SPIKE_MIN_STORIES = 3
@@ -42,6 +44,18 @@ class DigestStory:
     first_seen: datetime | None
     members: list[Member]
     status: str  # new | developing
+    importance: float = 0.0  # the stored importance plus this day's terms (see pipeline/importance.py)
+    why: str = ""  # "7 outlets in 4 languages, 5 new today"
+    new_today: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``top_stories`` entry of ``newswatch digest --json``."""
+        return {"story_id": self.story_id, "headline": self.headline, "importance": round(self.importance, 4),
+                "label": self.label, "outlets": self.outlets, "languages": self.languages,
+                "first_seen": self.first_seen.isoformat() if self.first_seen else None, "why": self.why,
+                "topics": self.topics,
+                "members": [{"article_id": m.article_id, "source_name": m.source_name, "title": m.title,
+                             "url": m.url} for m in self.members]}
 
     @property
     def outlet_count(self) -> int:
@@ -77,6 +91,12 @@ class Digest:
         return not self.stories
 
 
+def _primary_topics(primary: str | None, lead_topics: list[str]) -> list[str]:
+    """The story's primary topic and at most one secondary."""
+    ordered = ([primary] if primary else []) + [t for t in lead_topics if t != primary]
+    return ordered[:2]
+
+
 def _evidence_terms(raw: str | None, limit: int = 6) -> list[str]:
     if not raw:
         return []
@@ -87,21 +107,25 @@ def _evidence_terms(raw: str | None, limit: int = 6) -> list[str]:
     return terms[:limit]
 
 
-def build_digest(con: duckdb.DuckDBPyConnection, day: date, now: datetime) -> Digest:
+def build_digest(con: duckdb.DuckDBPyConnection, day: date, now: datetime,
+                 weights: ImportanceWeights | None = None) -> Digest:
+    weights = weights or ImportanceWeights()
     rows = con.execute(
         """
         WITH day_stories AS (
-            SELECT story_id, max(relevance_score) AS score, max(relevance_label) AS label
+            SELECT story_id, max(relevance_score) AS score, max(relevance_label) AS label, count(*) AS today
             FROM v_digest_articles WHERE digest_day = ? AND relevance_label >= 1 GROUP BY story_id
         ),
         earlier AS (
             SELECT story_id, count(*) AS members FROM v_digest_articles
             WHERE digest_day < ? AND story_id IN (SELECT story_id FROM day_stories) GROUP BY story_id
         )
-        SELECT ds.story_id, ds.score, ds.label, st.first_seen, coalesce(e.members, 0)
+        SELECT ds.story_id, ds.score, ds.label, st.first_seen, coalesce(e.members, 0), ds.today,
+               coalesce(st.importance, 0) + ? * (e.members IS NULL)::INTEGER + ? * ln(1 + ds.today) AS rank,
+               st.primary_topic
         FROM day_stories ds LEFT JOIN stories st USING (story_id) LEFT JOIN earlier e USING (story_id)
-        ORDER BY ds.label DESC, ds.score DESC, st.first_seen, ds.story_id
-        """, [day, day]).fetchall()
+        ORDER BY rank DESC, ds.label DESC, ds.score DESC, ds.story_id
+        """, [day, day, weights.new_today, weights.today]).fetchall()
     members_by_story: dict[str, list[tuple[Any, ...]]] = {}
     if rows:
         con.register("digest_stories", pa.table({"story_id": [r[0] for r in rows]}))
@@ -115,21 +139,23 @@ def build_digest(con: duckdb.DuckDBPyConnection, day: date, now: datetime) -> Di
             members_by_story.setdefault(member[0], []).append(member[1:])
         con.unregister("digest_stories")
     stories: list[DigestStory] = []
-    for story_id, score, label, first_seen, earlier in rows:
+    for story_id, score, label, first_seen, earlier, today, rank, primary_topic in rows:
         members_rows = members_by_story[story_id]
         lead = members_rows[0]
         members = [Member(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in members_rows]
+        outlets = sorted({m.source_name for m in members})
+        languages = sorted({m.language for m in members if m.language})
         stories.append(DigestStory(
             story_id=story_id, headline=lead[1], url=lead[2], summary=(lead[7] or "")[:400], score=score,
-            label=label, topics=list(lead[8] or []), evidence=_evidence_terms(lead[9]),
-            outlets=sorted({m.source_name for m in members}),
-            languages=sorted({m.language for m in members if m.language}),
-            first_seen=first_seen, members=members, status="developing" if earlier else "new",
+            label=label, topics=_primary_topics(primary_topic, list(lead[8] or [])),
+            evidence=_evidence_terms(lead[9]), outlets=outlets, languages=languages, first_seen=first_seen,
+            members=members, status="developing" if earlier else "new", importance=float(rank),
+            why=weights.explain(len(outlets), len(languages), int(today)), new_today=int(today),
         ))
     by_topic: dict[str, list[DigestStory]] = {}
-    for story in stories:
-        for topic in story.topics:
-            by_topic.setdefault(topic, []).append(story)
+    for story in stories:  # each story once, under its primary topic
+        if story.topics:
+            by_topic.setdefault(story.topics[0], []).append(story)
     volume = _topic_volume(con, day)
     return Digest(
         day=day, built_at=now, stories=stories,

@@ -1,0 +1,93 @@
+"""The morning brief ranks by story importance: a story told by many outlets in several languages leads, every
+top story lists its members, each story appears once under one topic, and digest --json gives top_stories."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from pipeline.digest.archive import make_digest
+from pipeline.settings import get_settings
+from pipeline.warehouse import connect
+from tests.test_validation import _process_items, make_item
+
+NOW = datetime.now(UTC)
+DAY = NOW.date()
+BIG = ("Russian drones cross into Polish airspace; NATO jets scrambled over Rzeszów",
+       "Poland's operational command said Russian drones entered its airspace and allied jets were scrambled.")
+
+
+def _outlet(n: int, outlet: str, title: str, summary: str, hours: float, language: str = "en"):
+    return replace(make_item(n, title=title, summary=summary, published_at=NOW - timedelta(hours=hours)),
+                   source_id=f"feed:{outlet}", source_name=outlet, url=f"https://{outlet.lower()}.example/{n}",
+                   language=language)
+
+
+def _load(settings):
+    items = [
+        _outlet(1, "Wire", *BIG, 1),
+        _outlet(2, "Daily", "Poland scrambles jets as Russian drones cross into its airspace near Rzeszów",
+                "Allied NATO jets were scrambled after Russian drones entered Polish airspace, the command said.", 1.5),
+        _outlet(3, "Zeitung", "Russische Drohnen über Polen: NATO-Jets bei Rzeszów aufgestiegen",
+                "Russische Drohnen drangen in den polnischen Luftraum ein; NATO-Jets stiegen bei Rzeszów auf.", 2,
+                "de"),
+        _outlet(4, "Gazeta", "Rosyjskie drony nad Polską. Myśliwce NATO poderwane koło Rzeszowa",
+                "Rosyjskie drony naruszyły polską przestrzeń powietrzną; NATO poderwało myśliwce nad Rzeszowem.",
+                2.5, "pl"),
+        _outlet(5, "Local", "Sweden's army chief asks for more conscripts",
+                "The Swedish armed forces want a bigger defence budget and more soldiers next year.", 0.5),
+    ]
+    _process_items(settings, items)
+
+
+def test_the_most_covered_story_leads_and_lists_its_members(settings):
+    _load(settings)
+    archived = make_digest(get_settings(), DAY)
+    top = archived.to_dict()["top_stories"]
+    assert top, "no top stories"
+    lead = top[0]
+    assert len(lead["members"]) >= 3 and len(lead["outlets"]) >= 3
+    assert set(lead["languages"]) >= {"en", "de"} or set(lead["languages"]) >= {"en", "pl"}
+    assert [t["importance"] for t in top] == sorted((t["importance"] for t in top), reverse=True)
+    assert all(m["title"] and m["source_name"] for t in top for m in t["members"])
+    assert len({t["story_id"] for t in top}) == len(top)
+    assert "outlets in" in lead["why"]
+    assert all(len(t["topics"]) <= 2 for t in top)
+    html = archived.html_path.read_text(encoding="utf-8")
+    first_story = html.index("Top stories")
+    assert html.index(lead["headline"][:30], first_story) < html.index("By topic")
+    assert all(m["source_name"] in html for m in lead["members"][:5])
+
+
+def test_each_story_appears_once_under_its_primary_topic(settings):
+    _load(settings)
+    from pipeline.digest.build import build_digest
+
+    with connect(get_settings().db, read_only=True) as con:
+        digest = build_digest(con, DAY, NOW)
+    filed = [s.story_id for stories in digest.by_topic.values() for s in stories]
+    assert len(filed) == len(set(filed))
+    for topic, stories in digest.by_topic.items():
+        assert all(s.topics[0] == topic for s in stories)
+
+
+def test_importance_is_stored_for_sql_users(settings):
+    _load(settings)
+    rows = [json.loads(line) for line in CliRunner().invoke(
+        main, ["query", "SELECT story_id, importance, primary_topic, member_count FROM stories "
+               "ORDER BY importance DESC", "--format", "json"]).output.splitlines()]
+    assert rows and all(r["importance"] > 0 for r in rows)
+    assert rows[0]["member_count"] == max(r["member_count"] for r in rows)
+
+
+def test_digest_json_has_top_stories_in_page_order(settings):
+    _load(settings)
+    result = CliRunner().invoke(main, ["digest", "--date", DAY.isoformat(), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {"story_id", "headline", "importance", "label", "outlets", "languages", "first_seen", "members"} <= set(
+        data["top_stories"][0])
