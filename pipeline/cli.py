@@ -15,7 +15,13 @@ from pipeline.settings import Settings, get_settings
 
 
 def _settings(db: Path | None) -> Settings:
-    settings = get_settings()
+    from pydantic import ValidationError
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # one line per bad setting, named as the user set it
+        problems = "; ".join(f"NEWSWATCH_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise click.ClickException(f"bad configuration: {problems}") from None
     return settings.model_copy(update={"db": db}) if db else settings
 
 

@@ -26,11 +26,12 @@ class Settings(BaseSettings):
     taxonomy_file: Path | None = Field(default=None, description="relevance taxonomy (default: bundled)")
     model_file: Path | None = Field(default=None, description="relevance model artefact (default: bundled)")
 
-    fetch_connect_timeout_s: float = 5.0
-    fetch_read_timeout_s: float = 15.0
-    fetch_max_bytes: int = 10 * 1024 * 1024
-    fetch_per_host_limit: int = 2
-    fetch_concurrency: int = 8
+    # bounds: a zero or negative limit would hang polling (no slot ever frees) or fail every feed
+    fetch_connect_timeout_s: float = Field(default=5.0, gt=0, le=300)
+    fetch_read_timeout_s: float = Field(default=15.0, gt=0, le=600)
+    fetch_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1024**3)
+    fetch_per_host_limit: int = Field(default=2, ge=1, le=64)
+    fetch_concurrency: int = Field(default=8, ge=1, le=256)
     user_agent: str = "newswatch/0.1 (+https://github.com/newswatch; transatlantic security monitor)"
 
     landing_retention_days: int = Field(default=30, ge=1,
@@ -39,7 +40,7 @@ class Settings(BaseSettings):
                                              description="share of a source's batch that may fail")
     validation_min_batch: int = Field(default=5, description="smaller batches never trip the error-rate gate")
     validation_warn_only: str = Field(default="", description="comma list of expectations demoted to warnings")
-    db_lock_timeout_s: float = 600.0
+    db_lock_timeout_s: float = Field(default=600.0, gt=0)
 
     importance_relevance: float = Field(default=2.0, ge=0, description="story importance: weight of P(relevant)")
     importance_core: float = Field(default=1.0, ge=0, description="story importance: a core member")

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from pipeline.feeds.schedule import MAX_INTERVAL
+
 ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
           "application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5")
 
@@ -38,18 +40,23 @@ class BodyTooLarge(Exception):
     pass
 
 
+MAX_DELAY_S = int(MAX_INTERVAL.total_seconds())
+
+
 def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     """Retry-After as seconds or an HTTP date, as an absolute UTC time."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return now + timedelta(seconds=int(value))
+        # a hostile or broken server may ask for 10^14 seconds: never further than the scheduler's horizon
+        return now + min(timedelta(seconds=min(int(value), MAX_DELAY_S)), MAX_INTERVAL)
     try:
         parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return min(parsed, now + MAX_INTERVAL)
 
 
 def make_client(user_agent: str, connect_timeout_s: float, read_timeout_s: float) -> httpx.Client:

@@ -197,32 +197,58 @@ def parse_feed(body: bytes, headers: dict[str, str], *, source_id: str, source_n
     return result
 
 
+def _text(value: Any) -> str:
+    """A JSON Feed string field as text: numbers are written out, anything else (lists, objects) is dropped."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
 def _parse_json_feed(body: bytes, *, source_id: str, source_name: str, language_hint: str | None,
                      fetched_at: datetime) -> ParsedFeed:
     try:
         data = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return ParsedFeed(error=f"invalid JSON Feed: {exc}")
-    if not isinstance(data, dict) or not str(data.get("version", "")).startswith("https://jsonfeed.org/"):
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+        return ParsedFeed(error=f"invalid JSON Feed: {str(exc)[:200]}")
+    if not isinstance(data, dict) or not _text(data.get("version")).startswith("https://jsonfeed.org/"):
         return ParsedFeed(error="JSON document is not a JSON Feed (no jsonfeed.org version)")
-    result = ParsedFeed(title=data.get("title"))
-    language = data.get("language") or language_hint
-    for entry in data.get("items") or []:
+    result = ParsedFeed(title=_text(data.get("title")) or None)
+    language = _text(data.get("language")) or language_hint
+    entries = data.get("items") if isinstance(data.get("items"), list) else []
+    skipped = 0
+    for entry in entries:
         if not isinstance(entry, dict):
+            skipped += 1
             continue
-        authors = entry.get("authors") or ([entry["author"]] if isinstance(entry.get("author"), dict) else [])
-        author = ", ".join(a.get("name", "") for a in authors if isinstance(a, dict)) or None
-        content_html = entry.get("content_html") or ""
-        summary_html = entry.get("summary") or ""
-        if not summary_html and not content_html:
-            summary_html = entry.get("content_text") or ""
-        result.items.append(build_item(
-            source_id=source_id, source_name=source_name, guid=str(entry.get("id") or "") or None,
-            link=entry.get("url") or entry.get("external_url"), title_html=entry.get("title") or "",
-            summary_html=summary_html, content_html=content_html or entry.get("content_text") or "",
-            author=author, tags=[str(t) for t in entry.get("tags") or []],
-            published=_iso_to_dt(entry.get("date_published")), updated=_iso_to_dt(entry.get("date_modified")),
-            language_hint=entry.get("language") or language, fetched_at=fetched_at,
-            raw={k: entry.get(k) for k in ("id", "url", "title", "summary", "date_published")},
-        ))
+        try:
+            result.items.append(_json_feed_item(entry, source_id=source_id, source_name=source_name,
+                                                language=language, fetched_at=fetched_at))
+        except (TypeError, ValueError, AttributeError, RecursionError):  # one malformed item, not the feed
+            skipped += 1
+    if skipped:
+        result.warning = f"{skipped} malformed JSON Feed item(s) skipped"
     return result
+
+
+def _json_feed_item(entry: dict[str, Any], *, source_id: str, source_name: str, language: str | None,
+                    fetched_at: datetime) -> Item:
+    raw_authors = entry.get("authors") if isinstance(entry.get("authors"), list) else []
+    authors = raw_authors or ([entry["author"]] if isinstance(entry.get("author"), dict) else [])
+    author = ", ".join(_text(a.get("name")) for a in authors if isinstance(a, dict)) or None
+    content_html = _text(entry.get("content_html"))
+    summary_html = _text(entry.get("summary"))
+    content_text = _text(entry.get("content_text"))
+    if not summary_html and not content_html:
+        summary_html = content_text
+    tags = entry.get("tags") if isinstance(entry.get("tags"), list) else []
+    return build_item(
+        source_id=source_id, source_name=source_name, guid=_text(entry.get("id")) or None,
+        link=_text(entry.get("url")) or _text(entry.get("external_url")) or None,
+        title_html=_text(entry.get("title")), summary_html=summary_html, content_html=content_html or content_text,
+        author=author, tags=[_text(t) for t in tags if _text(t)],
+        published=_iso_to_dt(entry.get("date_published")), updated=_iso_to_dt(entry.get("date_modified")),
+        language_hint=_text(entry.get("language")) or language, fetched_at=fetched_at,
+        raw={k: _text(entry.get(k)) for k in ("id", "url", "title", "summary", "date_published")},
+    )

@@ -30,15 +30,20 @@ def posting_interval(item_times: list[datetime]) -> timedelta | None:
     return timedelta(seconds=statistics.median(gaps) / 2)
 
 
+_MAX_SECONDS = int(MAX_INTERVAL.total_seconds())
+
+
 def cache_max_age(headers: dict[str, str]) -> timedelta | None:
-    match = re.search(r"max-age=(\d+)", headers.get("cache-control", ""))
-    return timedelta(seconds=int(match.group(1))) if match else None
+    """Cache-Control max-age, capped at the longest interval (a header of 10^17 seconds must not overflow)."""
+    match = re.search(r"max-age=(\d{1,30})", headers.get("cache-control", ""))
+    return timedelta(seconds=min(int(match.group(1)), _MAX_SECONDS)) if match else None
 
 
 def next_success_poll(now: datetime, *, item_times: list[datetime], ttl_minutes: int | None,
                       headers: dict[str, str], previous_interval: timedelta | None) -> tuple[datetime, timedelta]:
     interval = posting_interval(item_times) or previous_interval or DEFAULT_INTERVAL
-    floors = [d for d in (cache_max_age(headers), timedelta(minutes=ttl_minutes) if ttl_minutes else None) if d]
+    ttl = timedelta(minutes=min(ttl_minutes, _MAX_SECONDS // 60)) if ttl_minutes and ttl_minutes > 0 else None
+    floors = [d for d in (cache_max_age(headers), ttl) if d]
     if floors:
         interval = max(interval, *floors)
     interval = clamp(interval)
