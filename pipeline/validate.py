@@ -90,6 +90,8 @@ def expectation_specs(now: datetime) -> list[tuple[str, str, dict[str, Any], Sev
          {"column": "body", "regex": _CONTROL_CHARS}, "error"),
         ("title_not_outlet_name", "ExpectColumnValuesToBeInSet",
          {"column": "title_is_outlet_name", "value_set": [False]}, "error"),
+        ("source_readable", "ExpectColumnValuesToBeInSet",
+         {"column": "source_unreadable", "value_set": [False]}, "error"),
         ("relevance_score_in_unit_interval", "ExpectColumnValuesToBeBetween",
          {"column": "relevance_score", "min_value": 0.0, "max_value": 1.0}, "error"),
         ("relevance_label_known", "ExpectColumnValuesToBeInSet",
@@ -161,6 +163,7 @@ def items_frame(items: list[Item], relevance: dict[str, Relevance]) -> Any:
             and item.title.strip().casefold() == item.source_name.strip().casefold(),
             "url_is_homepage": _homepage(item.url),
             "date_fallback": "date_missing_fetch_time_used" in item.flags,
+            "source_unreadable": "source_unreadable" in item.flags,
             "relevance_score": rel.score if rel else None, "relevance_label": rel.label if rel else None,
         })
     frame = pd.DataFrame(rows)

@@ -51,6 +51,7 @@ BAD_ROWS = {
     "title_min_length": {"title": "EU"},
     "url_points_to_an_article": {"url": "https://test.example/"},
     "date_known": {"flags": ["date_missing_fetch_time_used"]},
+    "source_readable": {"flags": ["source_unreadable"]},
 }
 BAD_RELEVANCE = {
     "relevance_score_in_unit_interval": Relevance(1.5, 2, (), (), "test"),

@@ -7,6 +7,7 @@ may have no date at all, and may carry share-button debris, photo captions and r
 from __future__ import annotations
 
 import re
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from pipeline.models import DatePrecision, Item
 from pipeline.normalize import article_id, clean_text, content_hash, derive_title
 
 SOURCE_ID = "seeds"
+MAX_SEED_BYTES = 2 * 1024 * 1024  # a long report is ~100 KB of text; anything far larger is not an article
 _DATE_MARKER = re.compile(r"^\s*date\s+(?P<year>\d{4})-(?P<month>\d{2})(?:-(?P<day>\d{2}))?\b\s*")
 _DATELINE = re.compile(r"^\((?:[A-Z][A-Za-z&.\- ]{1,30})\)\s*")
 _DEBRIS_LINE = re.compile(r"^(share|share this|share:|print|email|tweet|advertisement|read more)\s*:?\s*$", re.I)
@@ -54,9 +56,54 @@ def clean_seed_body(text: str) -> str:
     return body
 
 
+def decode_seed(data: bytes) -> tuple[str, str]:
+    """Text and the encoding it was read with: UTF-8 (with or without BOM), else what charset-normalizer finds
+    (Latin-1, Windows-1250, UTF-16 with BOM, ...). Raises UnreadableSeed for binary content."""
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UnreadableSeed("binary file (NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise UnreadableSeed("binary file: no text encoding fits")
+    return str(best), best.encoding
+
+
+class UnreadableSeed(ValueError):
+    """A file in the seeds folder that must not be read as an article; the message is the quarantine reason."""
+
+
+def check_seed_file(path: Path, root: Path) -> None:
+    """Regular files only, inside the seeds folder (symlinks too), within the size cap: a FIFO would block the
+    run forever, a link could expose /etc/passwd, a 100 MB file would be stored whole."""
+    target = path.resolve()
+    if not target.is_relative_to(root):
+        raise UnreadableSeed(f"link pointing outside the seeds folder ({path.name})")
+    mode = target.stat().st_mode
+    if not stat.S_ISREG(mode):
+        kind = "directory" if stat.S_ISDIR(mode) else "FIFO" if stat.S_ISFIFO(mode) else "special file"
+        raise UnreadableSeed(f"not a regular file: a {kind}")
+    size = target.stat().st_size
+    if size > MAX_SEED_BYTES:
+        raise UnreadableSeed(f"{size} bytes, over the {MAX_SEED_BYTES}-byte cap for a seed document")
+
+
+def rejected_seed(path: Path, reason: str) -> Item:
+    """An unreadable seed as an empty article flagged ``source_unreadable``: validation quarantines it with
+    the reason kept, so nothing disappears silently."""
+    return Item(article_id=article_id(SOURCE_ID, path.name), source_kind="seed", source_id=SOURCE_ID,
+                source_name=path.name, guid=path.name, title="", summary="", body="",
+                content_hash=content_hash("", ""), published_at=None, published_precision="unknown",
+                flags=["source_unreadable"], raw={"file": path.name, "reason": reason})
+
+
 def parse_seed(path: Path) -> Item:
     """One seed file as an article: derived title, cleaned body, date with its precision."""
-    raw = path.read_text(encoding="utf-8-sig", errors="replace")
+    raw, encoding = decode_seed(path.read_bytes())
     published_at, precision, rest = split_date_marker(raw)
     body = clean_seed_body(rest)
     title = derive_title(body)
@@ -74,7 +121,7 @@ def parse_seed(path: Path) -> Item:
         published_precision=precision,
         language=detect_language(body),
         flags=[] if published_at else ["date_unknown"],
-        raw={"file": path.name, "text": raw},
+        raw={"file": path.name, "text": raw, "encoding": encoding},
     )
 
 
@@ -86,5 +133,13 @@ def _lead(body: str, max_len: int = 400) -> str:
 
 
 def load_seeds(seeds_dir: Path) -> list[Item]:
-    """Every ``*.txt`` seed document in ``seeds_dir``, in name order."""
-    return [parse_seed(path) for path in sorted(seeds_dir.glob("*.txt"))]
+    """Every ``*.txt`` seed document in ``seeds_dir``, in name order; unreadable ones as flagged empty items."""
+    root = seeds_dir.resolve()
+    items = []
+    for path in sorted(seeds_dir.glob("*.txt")):
+        try:
+            check_seed_file(path, root)
+            items.append(parse_seed(path))
+        except (UnreadableSeed, OSError) as exc:
+            items.append(rejected_seed(path, str(exc)))
+    return items
