@@ -21,6 +21,11 @@ from tests.test_validation import _process_items, make_item
 DAY = datetime.now(UTC).date()
 
 
+def _today(minutes: int) -> datetime:
+    """A time inside today (UTC), so that a run just after midnight does not file the items under yesterday."""
+    return datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC) + timedelta(minutes=minutes)
+
+
 INJECTION = make_item(
     9, title='NATO <script>alert("x")</script><img src=x onerror=alert(1)> summit <iframe src="https://evil.example">',
     summary='<style>body{display:none}</style>Allies meet. <a href="javascript:alert(2)" onclick="steal()">more</a>',
@@ -45,10 +50,10 @@ def assert_inert(html: str) -> None:
 
 
 def _load_day(settings):
-    items = [make_item(1, published_at=datetime.now(UTC) - timedelta(hours=1)),
+    items = [make_item(1, published_at=_today(20)),
              make_item(2, title="Local bakery wins national bread award", summary="Sourdough.",
-                       published_at=datetime.now(UTC) - timedelta(hours=2)),
-             replace(INJECTION, url="https://test.example/inject", published_at=datetime.now(UTC))]
+                       published_at=_today(10)),
+             replace(INJECTION, url="https://test.example/inject", published_at=_today(30))]
     _process_items(settings, items)
 
 

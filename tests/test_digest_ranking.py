@@ -17,12 +17,14 @@ from tests.test_validation import _process_items, make_item
 
 NOW = datetime.now(UTC)
 DAY = NOW.date()
+# publication times inside today whatever the hour (a test run just after midnight must not spill into yesterday)
+DAY_START = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
 BIG = ("Russian drones cross into Polish airspace; NATO jets scrambled over Rzeszów",
        "Poland's operational command said Russian drones entered its airspace and allied jets were scrambled.")
 
 
 def _outlet(n: int, outlet: str, title: str, summary: str, hours: float, language: str = "en"):
-    return replace(make_item(n, title=title, summary=summary, published_at=NOW - timedelta(hours=hours)),
+    return replace(make_item(n, title=title, summary=summary, published_at=DAY_START + timedelta(minutes=hours * 10)),
                    source_id=f"feed:{outlet}", source_name=outlet, url=f"https://{outlet.lower()}.example/{n}",
                    language=language)
 
