@@ -42,7 +42,7 @@ def newswatch_digest() -> None:
     @task(pool="warehouse", retries=3, retry_delay=timedelta(minutes=5))
     def send_digest(archived: dict[str, Any]) -> dict[str, Any]:
         """Email the archived digest through the Airflow SMTP connection (`smtp_default` unless
-        NEWSWATCH_SMTP_CONN_ID says otherwise) to NEWSWATCH_DIGEST_TO, exactly once per day and recipient list:
+        NEWSWATCH_SMTP_CONN_ID says otherwise) to NEWSWATCH_DIGEST_TO, exactly once per day and recipient:
         a retry after a failure sends, a re-run after a success does nothing. Skipped when no recipients are set."""
         from airflow.providers.smtp.hooks.smtp import SmtpHook
         from airflow.sdk.exceptions import AirflowSkipException

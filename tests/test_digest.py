@@ -156,3 +156,43 @@ def test_digest_renders_in_headless_chromium(settings):
     assert header[2] > header[0] and sum(header) < 300
     colours = len(set(image.resize((90, 240)).getdata()))
     assert colours > 50  # text, badges and the chart, not an empty canvas
+
+
+class _RefusingInbox:
+    """An SMTP server that refuses one address with 550, as a real relay refuses an unknown mailbox."""
+
+    def __init__(self, refused: set[str]) -> None:
+        self.refused = refused
+        self.delivered: list[list[str]] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refused:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.delivered.append(list(envelope.rcpt_tos))
+        return "250 OK"
+
+
+def test_a_refused_recipient_is_a_failure_and_is_retried_alone(settings):
+    from tests.conftest import free_port
+
+    _load_day(settings)
+    inbox = _RefusingInbox({"boss@x.eu"})
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        smtp = SmtpSettings(host="127.0.0.1", port=controller.port)
+        with pytest.raises(DigestSendError, match=r"boss@x\.eu"):
+            send_digest(get_settings(), DAY, smtp, sender="n@test", recipients=["analyst@x.eu", "boss@x.eu"])
+        with connect(get_settings().db, read_only=True) as con:
+            rows = con.execute("SELECT recipients, status FROM digest_sends ORDER BY recipients").fetchall()
+        assert rows == [("analyst@x.eu", "sent"), ("boss@x.eu", "failed")]
+        inbox.refused.clear()  # the mailbox is fixed
+        again = send_digest(get_settings(), DAY, smtp, sender="n@test", recipients=["analyst@x.eu", "boss@x.eu"])
+        assert again.status == "sent" and again.recipients == "boss@x.eu"
+        assert inbox.delivered == [["analyst@x.eu"], ["boss@x.eu"]]
+    finally:
+        controller.stop()

@@ -1,4 +1,4 @@
-"""Email the archived digest exactly once per day and recipient list.
+"""Email the archived digest exactly once per day and recipient.
 
 A send after a success does nothing unless forced; a send after a failure sends. Every attempt is recorded in
 ``digest_sends`` with its error, so a failed send is visible and replayable (run the same command again, or let
@@ -78,7 +78,8 @@ def compose(archived: ArchivedDigest, sender: str, recipients: list[str]) -> Ema
     return message
 
 
-def smtp_send(smtp: SmtpSettings, message: EmailMessage) -> None:
+def smtp_send(smtp: SmtpSettings, message: EmailMessage) -> dict[str, str]:
+    """Send; returns the recipients the server refused (address -> reply) when it accepted the others."""
     context = ssl.create_default_context()
     client_class = smtplib.SMTP_SSL if smtp.use_ssl else smtplib.SMTP
     kwargs = {"context": context} if smtp.use_ssl else {}
@@ -87,40 +88,55 @@ def smtp_send(smtp: SmtpSettings, message: EmailMessage) -> None:
             client.starttls(context=context)
         if smtp.user:
             client.login(smtp.user, smtp.password or "")
-        client.send_message(message)
+        refused = client.send_message(message)
+    return {address.lower(): f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
+            for address, (code, reply) in refused.items()}
 
 
-def _already_sent(settings: Settings, day: date, key: str) -> bool:
+def _already_sent(settings: Settings, day: date, recipient: str) -> bool:
+    """A recipient counts as served when a 'sent' row names it alone, or (rows written before per-recipient
+    accounting) inside a comma-joined list."""
     with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        rows = con.execute("SELECT count(*) FROM digest_sends WHERE digest_date = ? AND recipients = ? "
-                           "AND status = 'sent'", [day, key]).fetchall()
+        rows = con.execute("SELECT count(*) FROM digest_sends WHERE digest_date = ? AND status = 'sent' "
+                           "AND list_contains(string_split(recipients, ','), ?)", [day, recipient]).fetchall()
     return rows[0][0] > 0
 
 
-def _record(settings: Settings, day: date, key: str, status: str, error: str | None, message_id: str | None) -> None:
+def _record(settings: Settings, day: date, outcomes: dict[str, str | None], message_id: str | None) -> None:
+    """One ledger row per recipient: 'sent', or 'failed' with the reason."""
+    now = datetime.now(UTC)
     with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        con.execute("INSERT INTO digest_sends VALUES (?, ?, ?, ?, ?, ?)",
-                    [day, key, datetime.now(UTC), status, error, message_id])
+        for recipient, error in sorted(outcomes.items()):
+            con.execute("INSERT INTO digest_sends VALUES (?, ?, ?, ?, ?, ?)",
+                        [day, recipient, now, "failed" if error else "sent", error, message_id])
 
 
 def send_digest(settings: Settings, day: date, smtp: SmtpSettings, *, sender: str, recipients: list[str],
                 force: bool = False, archived: ArchivedDigest | None = None) -> SendResult:
-    """Archive (if needed) and email the digest for ``day``; exactly once per day and recipient list."""
-    key = recipients_key(recipients)
-    if not key:
+    """Archive (if needed) and email the digest for ``day``: exactly once per day and recipient. A recipient
+    the server refuses is recorded as failed (the send raises, exit 1) and is retried alone next time."""
+    wanted = recipients_key(recipients).split(",") if recipients_key(recipients) else []
+    if not wanted:
         raise DigestSendError("no recipients (set NEWSWATCH_DIGEST_TO)")
-    if not force and _already_sent(settings, day, key):
-        return SendResult(day, key, "skipped", None)
+    pending = wanted if force else [r for r in wanted if not _already_sent(settings, day, r)]
+    if not pending:
+        return SendResult(day, ",".join(wanted), "skipped", None)
     archived = archived or make_digest(settings, day)
-    message = compose(archived, sender, recipients)
+    message = compose(archived, sender, pending)
     try:
-        smtp_send(smtp, message)
+        refused = smtp_send(smtp, message)
+    except smtplib.SMTPRecipientsRefused as exc:  # every recipient refused
+        refused = {address.lower(): f"{code} {reply!r}" for address, (code, reply) in exc.recipients.items()}
     except (OSError, smtplib.SMTPException) as exc:
         error = f"{type(exc).__name__}: {exc}"
-        _record(settings, day, key, "failed", error, message["Message-ID"])
-        raise DigestSendError(f"sending the {day} digest to {key} failed: {error}") from exc
-    _record(settings, day, key, "sent", None, message["Message-ID"])
-    return SendResult(day, key, "sent", message["Message-ID"])
+        _record(settings, day, dict.fromkeys(pending, error), message["Message-ID"])
+        raise DigestSendError(f"sending the {day} digest to {','.join(pending)} failed: {error}") from exc
+    _record(settings, day, {r: (f"refused: {refused[r]}" if r in refused else None) for r in pending},
+            message["Message-ID"])
+    if refused:
+        raise DigestSendError(f"the {day} digest was refused for {', '.join(sorted(refused))} "
+                              f"(sent to {len(pending) - len(refused)} other(s)); a new send retries only them")
+    return SendResult(day, ",".join(pending), "sent", message["Message-ID"])
 
 
 def archived_digest(settings: Settings, day: date) -> ArchivedDigest | None:
