@@ -67,10 +67,17 @@ def make_client(user_agent: str, connect_timeout_s: float, read_timeout_s: float
     )
 
 
+class DeadlineExceeded(Exception):
+    pass
+
+
 def fetch(client: httpx.Client, url: str, *, etag: str | None = None, last_modified: str | None = None,
-          max_bytes: int = 10 * 1024 * 1024, max_redirects: int = 5) -> FetchResult:
-    """GET ``url`` with conditional headers; follows redirects itself to tell permanent ones apart."""
+          max_bytes: int = 10 * 1024 * 1024, max_redirects: int = 5, deadline_s: float = 60.0) -> FetchResult:
+    """GET ``url`` with conditional headers; follows redirects itself to tell permanent ones apart. The whole
+    fetch (redirects, headers, body) has a wall-clock budget: a server trickling one byte a second never
+    resets a read timeout, so without it one feed would hold up the run."""
     started = time.perf_counter()
+    deadline = started + deadline_s
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
@@ -80,6 +87,8 @@ def fetch(client: httpx.Client, url: str, *, etag: str | None = None, last_modif
     permanent = True
     try:
         for _ in range(max_redirects + 1):
+            if time.perf_counter() > deadline:
+                raise DeadlineExceeded(f"deadline: no answer within {deadline_s:g} s")
             with client.stream("GET", current, headers=headers) as response:
                 if response.is_redirect and "location" in response.headers:
                     permanent = permanent and response.status_code in (301, 308)
@@ -91,6 +100,8 @@ def fetch(client: httpx.Client, url: str, *, etag: str | None = None, last_modif
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in response.iter_bytes():
+                    if time.perf_counter() > deadline:
+                        raise DeadlineExceeded(f"deadline: no complete body within {deadline_s:g} s")
                     size += len(chunk)
                     if size > max_bytes:
                         raise BodyTooLarge(f"body exceeds the {max_bytes}-byte cap")
@@ -108,7 +119,7 @@ def fetch(client: httpx.Client, url: str, *, etag: str | None = None, last_modif
                 return result
         return FetchResult(url=url, final_url=current, status=None, error=f"more than {max_redirects} redirects",
                            elapsed_s=time.perf_counter() - started)
-    except BodyTooLarge as exc:
+    except (BodyTooLarge, DeadlineExceeded) as exc:
         return FetchResult(url=url, final_url=current, status=None, error=str(exc),
                            elapsed_s=time.perf_counter() - started)
     except httpx.TimeoutException as exc:
