@@ -196,3 +196,17 @@ def test_a_refused_recipient_is_a_failure_and_is_retried_alone(settings):
         assert inbox.delivered == [["analyst@x.eu"], ["boss@x.eu"]]
     finally:
         controller.stop()
+
+
+def test_bidi_controls_never_reach_the_digest(settings):
+    spoof = make_item(7, title="NATO summit \u202eroodkcab\u202c in Brussels",
+                      summary="Allies meet \u2066today\u2069.", url="https://test.example/\u202egnp.exe",
+                      published_at=_today(40))
+    _process_items(settings, [make_item(1, published_at=_today(20)), spoof])
+    archived = make_digest(get_settings(), DAY)
+    for path in (archived.html_path, archived.text_path, archived.markdown_path):
+        text = path.read_text(encoding="utf-8")
+        assert not any(c in text for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), path.name
+    html = archived.html_path.read_text(encoding="utf-8")
+    assert "NATO summit roodkcab in Brussels" in html  # the item is shown, only its controls are gone
+    assert "gnp.exe" not in html

@@ -10,6 +10,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from pipeline.digest.build import TOP_STORIES, Digest
 
@@ -22,6 +23,16 @@ TOPIC_NAMES = {
 }
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 _HTML_TAG = re.compile(r"<[^>]*>")
+# bidirectional controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI, LRM, RLM, ALM): a feed can use them to
+# make a headline or a link read differently from what it is ("gnp.evil" shown as "live.png")
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
+def strip_bidi(value: object) -> object:
+    """Jinja ``finalize``: every value printed in any digest format loses its bidi controls."""
+    if isinstance(value, Markup):  # already safe markup stays markup (not escaped twice)
+        return Markup(BIDI_CONTROLS.sub("", value))
+    return BIDI_CONTROLS.sub("", value) if isinstance(value, str) else value
 
 
 def safe_url(url: str | None) -> str | None:
@@ -29,7 +40,7 @@ def safe_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if any(c in url for c in " \t\r\n\"'<>`\\"):
+    if any(c in url for c in " \t\r\n\"'<>`\\") or BIDI_CONTROLS.search(url):
         return None
     try:
         parts = urlsplit(url)
@@ -57,6 +68,7 @@ def _env() -> Environment:
         loader=PackageLoader("pipeline.digest", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        finalize=strip_bidi,
     )
     env.filters.update(safe_url=safe_url, md=md_escape, plain=plain, topic_name=topic_name)
     return env
