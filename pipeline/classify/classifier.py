@@ -106,19 +106,22 @@ class Classifier:
         n_rules = len(self.model.rule_features)
         hashed_end = n_rules + self.model.n_hashed
         named: dict[str, float] = {}
-        by_column: dict[int, float] = {}
-        for column, contribution in zip(columns.tolist(), contributions.tolist(), strict=True):
-            if column < n_rules:
-                named[self.model.rule_features[column]] = contribution
-            elif column < hashed_end:
-                by_column[column] = contribution
+        is_rule = columns < n_rules
+        for column, contribution in zip(columns[is_rule].tolist(), contributions[is_rule].tolist(), strict=True):
+            named[self.model.rule_features[column]] = contribution
         embedding = float(contributions[columns >= hashed_end].sum())
         if embedding:
             named["embedding"] = embedding
-        for token in tokens:
-            contribution = by_column.get(n_rules + features.hashed_index(token))
-            if contribution is not None and contribution > 0:
-                named["words:" + token] = contribution
+        # name only the strongest hashed columns: look up which of the item's tokens landed in them
+        is_hashed = ~is_rule & (columns < hashed_end)
+        hashed_columns, hashed_values = columns[is_hashed], contributions[is_hashed]
+        best = np.argsort(-hashed_values)[:_LEARNED_EVIDENCE]
+        wanted = {int(hashed_columns[i]) - n_rules: float(hashed_values[i]) for i in best if hashed_values[i] > 0}
+        if wanted:
+            for token in tokens:
+                contribution = wanted.get(features.hashed_index(token))
+                if contribution is not None:
+                    named["words:" + token] = contribution
         strongest = sorted(((c, n) for n, c in named.items() if c > 0), reverse=True)[:_LEARNED_EVIDENCE]
         return [{"learned": name, "weight": round(c, 3)} for c, name in strongest]
 
