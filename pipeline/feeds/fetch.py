@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from pipeline.feeds.schedule import MAX_INTERVAL
+from pipeline.redact import install_log_redaction
 
 ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
           "application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5")
@@ -60,6 +61,7 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
 
 
 def make_client(user_agent: str, connect_timeout_s: float, read_timeout_s: float) -> httpx.Client:
+    install_log_redaction("httpx", "httpcore")  # their request logs carry the full, secret-bearing URL
     return httpx.Client(
         timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
         headers={"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},

@@ -10,6 +10,7 @@ import duckdb
 from pipeline.feeds.config import FeedConfig
 from pipeline.feeds.poll import FeedState, PollOutcome
 from pipeline.feeds.schedule import next_failure_poll, next_success_poll
+from pipeline.redact import redact_url
 
 SILENT_RATIO = 0.25
 BASELINE_DAYS = 14
@@ -25,7 +26,7 @@ def register_feeds(con: duckdb.DuckDBPyConnection, feeds: list[FeedConfig]) -> N
             ON CONFLICT (source_id) DO UPDATE SET name = excluded.name, language = excluded.language,
                 tags = excluded.tags
             """,
-            [feed.source_id, feed.name, feed.url, feed.language, list(feed.tags)],
+            [feed.source_id, feed.name, redact_url(feed.url), feed.language, list(feed.tags)],
         )
 
 
@@ -38,7 +39,10 @@ def load_states(con: duckdb.DuckDBPyConnection, feeds: list[FeedConfig]) -> dict
     states = {}
     for source_id, url, etag, last_modified, digest, streak, state, next_poll_at in rows:
         if source_id in wanted:
-            states[source_id] = FeedState(url=url or wanted[source_id].url, etag=etag, last_modified=last_modified,
+            configured = wanted[source_id].url
+            # the stored URL is redacted: poll the configured one unless a redirect moved the feed elsewhere
+            polled_url = configured if not url or url == redact_url(configured) else url
+            states[source_id] = FeedState(url=polled_url, etag=etag, last_modified=last_modified,
                                           last_body_hash=digest, error_streak=streak, retired=state == "retired",
                                           next_poll_at=next_poll_at)
     return states

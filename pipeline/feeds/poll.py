@@ -16,6 +16,7 @@ import httpx
 from pipeline.feeds.config import FeedConfig
 from pipeline.feeds.fetch import fetch, make_client
 from pipeline.feeds.landing import LandingRef, body_hash, land
+from pipeline.redact import redact_text, redact_url
 from pipeline.settings import Settings
 
 
@@ -75,7 +76,8 @@ _KEEP_HEADERS = ("content-type", "etag", "last-modified", "cache-control", "retr
 def poll_feed(client: httpx.Client, feed: FeedConfig, state: FeedState, landing_dir: Path,
               max_bytes: int, deadline_s: float = 60.0) -> PollOutcome:
     now = datetime.now(UTC)
-    base = {"source_id": feed.source_id, "feed_name": feed.name, "url": state.url, "polled_at": now.isoformat()}
+    base = {"source_id": feed.source_id, "feed_name": feed.name, "url": redact_url(state.url),
+            "polled_at": now.isoformat()}
     if state.retired:
         return PollOutcome(**base, new_url=None, status=None, outcome="retired", error="feed retired (HTTP 410)",
                            etag=state.etag, last_modified=state.last_modified, body_hash=state.last_body_hash,
@@ -83,7 +85,8 @@ def poll_feed(client: httpx.Client, feed: FeedConfig, state: FeedState, landing_
     result = fetch(client, state.url, etag=state.etag, last_modified=state.last_modified, max_bytes=max_bytes,
                    deadline_s=deadline_s)
     headers = {k: v for k, v in result.headers.items() if k in _KEEP_HEADERS}
-    new_url = result.final_url if result.permanent_redirect else None
+    new_url = redact_url(result.final_url) if result.permanent_redirect else None
+    result.error = redact_text(result.error)
     common = {**base, "new_url": new_url, "status": result.status, "headers": headers,
               "retry_after": result.retry_after.isoformat() if result.retry_after else None,
               "elapsed_s": round(result.elapsed_s, 4)}
@@ -100,7 +103,7 @@ def poll_feed(client: httpx.Client, feed: FeedConfig, state: FeedState, landing_
     if digest == state.last_body_hash:
         return PollOutcome(**common, outcome="unchanged_body", error=None, etag=etag, last_modified=last_modified,
                            body_hash=digest, landing=None)
-    ref = land(landing_dir, source_id=feed.source_id, feed_name=feed.name, url=result.final_url,
+    ref = land(landing_dir, source_id=feed.source_id, feed_name=feed.name, url=redact_url(result.final_url) or "",
                body=result.body, headers=headers, status=200, fetched_at=now)
     return PollOutcome(**common, outcome="changed", error=None, etag=etag, last_modified=last_modified,
                        body_hash=digest, landing=ref.to_dict())
