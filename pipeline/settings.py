@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # bounds: a zero or negative limit would hang polling (no slot ever frees) or fail every feed
     fetch_connect_timeout_s: float = Field(default=5.0, gt=0, le=300)
     fetch_read_timeout_s: float = Field(default=15.0, gt=0, le=600)
+    fetch_allow_internal_redirects: bool = Field(
+        default=False, description="follow redirects into loopback/private space (on-premise feed servers)")
     fetch_deadline_s: float = Field(default=60.0, gt=0, le=3600, description="wall-clock budget of one fetch")
     fetch_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1024**3)
     fetch_per_host_limit: int = Field(default=2, ge=1, le=64)

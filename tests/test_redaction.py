@@ -53,3 +53,21 @@ def test_credentials_stay_out_of_every_output(settings, tmp_path: Path, httpserv
     assert "reader:***@" in outputs[1]
     again = runner.invoke(main, ["ingest", "--no-seeds", "--feeds", str(feeds), "--json"])
     assert json.loads(again.output)["feeds_ok"] == 1  # the second run still polls with the real credentials
+
+
+def test_redirect_from_a_public_feed_into_internal_space_is_refused(httpserver: HTTPServer):
+    from pipeline.feeds.fetch import fetch, is_internal_host, make_client
+
+    httpserver.expect_request("/feed.xml").respond_with_data("", status=301,
+                                                             headers={"Location": "http://127.0.0.2:9/admin"})
+    url = httpserver.url_for("/feed.xml")
+    # the loopback origin stands in for a public feed server: only other loopback hosts count as internal
+    public_origin = lambda host: host not in ("127.0.0.1", "localhost")  # noqa: E731
+    with make_client("t", 2, 2) as client:
+        refused = fetch(client, url, internal=public_origin)
+        allowed_by_setting = fetch(client, url, internal=public_origin, allow_internal=True, deadline_s=5)
+    assert refused.error and "refused redirect to an internal address" in refused.error
+    assert not refused.permanent_redirect and refused.final_url == url  # the stored URL is never rewritten
+    assert "refused redirect" not in (allowed_by_setting.error or "")
+    assert is_internal_host("127.0.0.1") and is_internal_host("10.1.2.3") and is_internal_host("169.254.169.254")
+    assert not is_internal_host("8.8.8.8")

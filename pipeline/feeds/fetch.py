@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import email.utils
+import ipaddress
+import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -73,11 +77,33 @@ class DeadlineExceeded(Exception):
     pass
 
 
+class RedirectRefused(Exception):
+    pass
+
+
+def is_internal_host(host: str | None) -> bool:
+    """Loopback, private, link-local or otherwise non-public: where a redirect must not take a public feed
+    (it would make newswatch fetch from the machine's own network on a stranger's behalf)."""
+    if not host:
+        return True
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError, OSError):
+        return False  # unresolvable: the fetch itself will fail with a clear error
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global or ip.is_loopback or ip.is_link_local or ip.is_private:
+            return True
+    return False
+
+
 def fetch(client: httpx.Client, url: str, *, etag: str | None = None, last_modified: str | None = None,
-          max_bytes: int = 10 * 1024 * 1024, max_redirects: int = 5, deadline_s: float = 60.0) -> FetchResult:
+          max_bytes: int = 10 * 1024 * 1024, max_redirects: int = 5, deadline_s: float = 60.0,
+          allow_internal: bool = False, internal: Callable[[str | None], bool] = is_internal_host) -> FetchResult:
     """GET ``url`` with conditional headers; follows redirects itself to tell permanent ones apart. The whole
     fetch (redirects, headers, body) has a wall-clock budget: a server trickling one byte a second never
-    resets a read timeout, so without it one feed would hold up the run."""
+    resets a read timeout, so without it one feed would hold up the run. A redirect into loopback, private or
+    link-local space is refused unless the configured URL is itself there or ``allow_internal`` is set."""
     started = time.perf_counter()
     deadline = started + deadline_s
     headers = {}
@@ -94,7 +120,10 @@ def fetch(client: httpx.Client, url: str, *, etag: str | None = None, last_modif
             with client.stream("GET", current, headers=headers) as response:
                 if response.is_redirect and "location" in response.headers:
                     permanent = permanent and response.status_code in (301, 308)
-                    current = str(response.url.join(response.headers["location"]))
+                    target = response.url.join(response.headers["location"])
+                    if not allow_internal and internal(target.host) and not internal(urlsplit(url).hostname):
+                        raise RedirectRefused(f"refused redirect to an internal address ({target.host})")
+                    current = str(target)
                     continue
                 declared = response.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -121,7 +150,7 @@ def fetch(client: httpx.Client, url: str, *, etag: str | None = None, last_modif
                 return result
         return FetchResult(url=url, final_url=current, status=None, error=f"more than {max_redirects} redirects",
                            elapsed_s=time.perf_counter() - started)
-    except (BodyTooLarge, DeadlineExceeded) as exc:
+    except (BodyTooLarge, DeadlineExceeded, RedirectRefused) as exc:
         return FetchResult(url=url, final_url=current, status=None, error=str(exc),
                            elapsed_s=time.perf_counter() - started)
     except httpx.TimeoutException as exc:

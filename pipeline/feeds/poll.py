@@ -74,7 +74,7 @@ _KEEP_HEADERS = ("content-type", "etag", "last-modified", "cache-control", "retr
 
 
 def poll_feed(client: httpx.Client, feed: FeedConfig, state: FeedState, landing_dir: Path,
-              max_bytes: int, deadline_s: float = 60.0) -> PollOutcome:
+              max_bytes: int, deadline_s: float = 60.0, allow_internal: bool = False) -> PollOutcome:
     now = datetime.now(UTC)
     base = {"source_id": feed.source_id, "feed_name": feed.name, "url": redact_url(state.url),
             "polled_at": now.isoformat()}
@@ -83,7 +83,7 @@ def poll_feed(client: httpx.Client, feed: FeedConfig, state: FeedState, landing_
                            etag=state.etag, last_modified=state.last_modified, body_hash=state.last_body_hash,
                            landing=None, headers={}, retry_after=None, elapsed_s=0.0)
     result = fetch(client, state.url, etag=state.etag, last_modified=state.last_modified, max_bytes=max_bytes,
-                   deadline_s=deadline_s)
+                   deadline_s=deadline_s, allow_internal=allow_internal)
     headers = {k: v for k, v in result.headers.items() if k in _KEEP_HEADERS}
     new_url = redact_url(result.final_url) if result.permanent_redirect else None
     result.error = redact_text(result.error)
@@ -125,7 +125,7 @@ def poll_feeds(feeds: Iterable[FeedConfig], states: dict[str, FeedState], settin
             semaphore = host_locks[host]
         with semaphore:
             return poll_feed(client, feed, state, settings.landing_dir, settings.fetch_max_bytes,
-                             settings.fetch_deadline_s)
+                             settings.fetch_deadline_s, settings.fetch_allow_internal_redirects)
 
     with make_client(settings.user_agent, settings.fetch_connect_timeout_s, settings.fetch_read_timeout_s) as client, \
             ThreadPoolExecutor(max_workers=max(1, min(settings.fetch_concurrency, len(feeds)))) as pool:
