@@ -70,13 +70,19 @@ def ingest(feeds_file: Path | None, no_seeds: bool, no_feeds: bool, due_only: bo
     """Poll feeds and read seeds, then validate, dedup, classify and load into the warehouse.
 
     Exits 0 when the run completed, even if some feeds failed (their errors are in the summary)."""
+    from pipeline.classify.model import ModelError
+    from pipeline.classify.taxonomy import TaxonomyError
     from pipeline.feeds.config import FeedListError
     from pipeline.ingest import run_ingest
 
+    settings = _settings(db)
     try:
-        summary = run_ingest(_settings(db), feeds_file, include_seeds=not no_seeds, include_feeds=not no_feeds,
+        from pipeline.classify.classifier import get_classifier
+
+        get_classifier(settings.taxonomy_file, settings.model_file)  # configuration errors before any work
+        summary = run_ingest(settings, feeds_file, include_seeds=not no_seeds, include_feeds=not no_feeds,
                              only_due=due_only)
-    except FeedListError as exc:
+    except (FeedListError, TaxonomyError, ModelError) as exc:
         raise click.ClickException(str(exc)) from exc
     _report(summary, as_json)
     if as_json:

@@ -33,6 +33,8 @@ SAME_TEXT_MIN_SIMILARITY = 0.5
 LSH_PERMUTATIONS = 128
 LSH_BANDS = 64
 LSH_PREFILTER = 0.06  # MinHash-estimated Jaccard below which a candidate is not worth confirming
+MAX_TITLE_MATCHES = 32  # same-title articles checked per item (the original is the first): bounds the cost
+MAX_CANDIDATES = 512  # LSH hits estimated per item: a flood of near-identical items stays linear
 MAX_CONFIRMATIONS = 16  # candidates confirmed per item, best estimated Jaccard first: bounds the cost per item
 SHINGLE_MAX_ZIPF = 5.5  # words more frequent than this (zipf scale) carry no story identity
 CORE_SIZE = 3  # a story's first members: a newcomer must resemble them, not merely its nearest member
@@ -300,7 +302,7 @@ class StoryIndex:
         story is taken only if the article also resembles that story's core (its seed, or most of its first
         members): resembling one member is not enough, so A~B and B~C never put unrelated A and C together.
         Ties broken by time then id, so assignment is deterministic."""
-        for key in self._by_title.get(doc.title_key, []):
+        for key in self._by_title.get(doc.title_key, [])[:MAX_TITLE_MATCHES]:
             other = self._docs[key]
             if other.article_id != doc.article_id and same_article(doc, other):
                 return StoryMatch(other.story_id, other.article_id, other.article_id, 1.0)
@@ -308,6 +310,8 @@ class StoryIndex:
         keys = np.fromiter(self._candidates(doc, minhash), dtype=np.int64)
         if not len(keys):
             return None
+        if len(keys) > MAX_CANDIDATES:  # thousands of near-identical items: the most recent ones suffice
+            keys = np.sort(keys)[-MAX_CANDIDATES:]
         digest = np.asarray(minhash.digest(), dtype=np.uint32)
         estimated = (self._digests[keys] == digest).mean(axis=1)  # MinHash estimate of each candidate's Jaccard
         keep = estimated >= LSH_PREFILTER

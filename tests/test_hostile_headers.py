@@ -84,3 +84,45 @@ def test_absurdly_deep_json_is_a_recorded_error_not_a_crash():
     body = b'{"version": "https://jsonfeed.org/version/1.1", "items": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
     parsed = _parse(body)
     assert parsed.error and "invalid JSON Feed" in parsed.error and not parsed.items
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ('feeds = "oops"\n', "must be a list"),
+    ('[[feeds]]\nname = "A"\nurl = "https://a.example/rss"\nlanguage = 42\n', "language must be a code"),
+    ('[[feeds]]\nname = "A"\nurl = "https://a.example/rss"\n[[feeds]]\nname = " A "\nurl = "https://b.example/"\n',
+     "listed twice"),
+    ('[[feeds]]\nname = ".."\nurl = "https://a.example/rss"\n', "letters or digits"),
+    ('[[feeds]]\nname = "A"\nurl = "https://a.example/rss"\ntags = "x"\n', "tags must be a list"),
+])
+def test_bad_feed_lists_are_clear_errors(settings, tmp_path, content, message):
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    path = tmp_path / "feeds.toml"
+    path.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(main, ["ingest", "--no-seeds", "--feeds", str(path)])
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+
+
+def test_latin1_feed_list_and_missing_taxonomy_are_clear_errors(settings, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+    from pipeline.settings import get_settings
+
+    path = tmp_path / "feeds.toml"
+    path.write_bytes('[[feeds]]\nname = "Süd"\nurl = "https://a.example/rss"\n'.encode("latin-1"))
+    result = CliRunner().invoke(main, ["ingest", "--no-seeds", "--feeds", str(path)])
+    assert result.exit_code == 1 and "utf-8" in result.output.lower()
+    monkeypatch.setenv("NEWSWATCH_TAXONOMY_FILE", str(tmp_path / "typo.toml"))
+    get_settings.cache_clear()
+    result = CliRunner().invoke(main, ["ingest", "--no-seeds", "--no-feeds"])
+    get_settings.cache_clear()
+    assert result.exit_code == 1 and "typo.toml" in result.output and "Traceback" not in result.output
+
+
+def test_a_feed_name_cannot_escape_the_landing_dir():
+    from pipeline.feeds.landing import _safe
+
+    assert _safe("..") == "feed" and "/" not in _safe("../../etc") and not _safe("../x").startswith(".")

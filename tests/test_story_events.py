@@ -141,3 +141,4 @@ def test_eval_stories_rejects_a_file_that_is_not_pairs(tmp_path: Path):
     bad.write_text('{"id": 1, "title": "not a pair", "label": 1}\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["eval-stories", "--in", str(bad)])
     assert result.exit_code != 0 and "not a labelled pair" in result.output
+

@@ -103,7 +103,10 @@ def _parse_groups(kind: str, raw: object, context_names: set[str] | None) -> tup
 def load_taxonomy(path: Path | None = None) -> Taxonomy:
     """Read and validate a taxonomy file; raises TaxonomyError with the offending entry."""
     path = path or DEFAULT_TAXONOMY
-    raw_bytes = Path(path).read_bytes()
+    try:
+        raw_bytes = Path(path).read_bytes()
+    except OSError as exc:
+        raise TaxonomyError(f"taxonomy file {path}: {exc.strerror or exc}") from exc
     try:
         data = tomllib.loads(raw_bytes.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -33,7 +33,8 @@ class LandingRef:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", name).strip("_") or "feed"
+    """A folder name for a feed that stays inside the landing dir ("..", "/etc" and the like cannot escape)."""
+    return re.sub(r"[^\w.-]+", "_", name).strip("._") or "feed"
 
 
 def body_hash(body: bytes) -> str:
