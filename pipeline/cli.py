@@ -179,15 +179,12 @@ def query(sql: str, fmt: str, db: Path | None) -> None:
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    records = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise click.ClickException(f"{path}:{number}: not JSON: {exc}") from exc
-    return records
+    from pipeline.jsonl import JsonLinesError, numbered_records
+
+    try:
+        return [record for _, record in numbered_records(path)]
+    except JsonLinesError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _write_jsonl(path: Path | None, rows: list[dict[str, Any]]) -> None:

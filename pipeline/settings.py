@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.importance import ImportanceWeights
 
+_WEIGHTS = ImportanceWeights()  # the documented defaults, defined once
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -45,13 +47,13 @@ class Settings(BaseSettings):
     validation_warn_only: str = Field(default="", description="comma list of expectations demoted to warnings")
     db_lock_timeout_s: float = Field(default=600.0, gt=0)
 
-    importance_relevance: float = Field(default=2.0, ge=0, description="story importance: weight of P(relevant)")
-    importance_core: float = Field(default=1.0, ge=0, description="story importance: a core member")
-    importance_outlets: float = Field(default=1.0, ge=0, description="story importance: ln(1 + outlets)")
-    importance_languages: float = Field(default=0.7, ge=0, description="story importance: ln(languages)")
-    importance_members: float = Field(default=0.3, ge=0, description="story importance: ln(1 + articles)")
-    importance_new_today: float = Field(default=0.5, ge=0, description="digest day: first seen that day")
-    importance_today: float = Field(default=0.5, ge=0, description="digest day: ln(1 + articles that day)")
+    importance_relevance: float = Field(default=_WEIGHTS.relevance, ge=0, description="story importance: P(relevant)")
+    importance_core: float = Field(default=_WEIGHTS.core, ge=0, description="story importance: a core member")
+    importance_outlets: float = Field(default=_WEIGHTS.outlets, ge=0, description="story importance: ln(1 + outlets)")
+    importance_languages: float = Field(default=_WEIGHTS.languages, ge=0, description="story importance: ln(languages)")
+    importance_members: float = Field(default=_WEIGHTS.members, ge=0, description="story importance: ln(1 + articles)")
+    importance_new_today: float = Field(default=_WEIGHTS.new_today, ge=0, description="digest day: first seen that day")
+    importance_today: float = Field(default=_WEIGHTS.today, ge=0, description="digest day: ln(1 + articles that day)")
 
     smtp_host: str | None = None
     smtp_port: int = 25

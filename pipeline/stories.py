@@ -178,8 +178,6 @@ def named_entities(text: str, language: str) -> frozenset[str]:
 
 def story_doc(article_id: str, title: str, text: str, seen_at: datetime, language: str | None = None,
               story_id: str | None = None, site: str = "") -> StoryDoc:
-    from pipeline.story_pairs import page_kind
-
     declared = language or ""
     language = language if language in _WORDFREQ_LANGUAGES else "en"
     text = (text or "")[:1500]
@@ -245,8 +243,6 @@ class StoryIndex:
         self._by_title: dict[str, list[int]] = {}
         self._ids: set[str] = set()
         self._cores: dict[str, list[int]] = {}  # story id -> its first CORE_SIZE members
-        from pipeline.story_pairs import get_pair_model
-
         self.pair_model = get_pair_model() if pair_model == "installed" else pair_model
         self.covered: tuple[datetime, datetime] | None = None  # time range of warehouse documents loaded
         for doc in docs:
@@ -345,8 +341,6 @@ class StoryIndex:
             return 0.0
         if a.ordinals and b.ordinals and a.ordinals != b.ordinals:
             return 0.0
-        from pipeline.story_pairs import pair_features
-
         probability = model.probability(pair_features(a, b))
         needed = model.threshold if not (_recurring(a) or _recurring(b)) else max(model.threshold, RECURRING_MIN)
         return probability if probability >= needed else 0.0
@@ -365,3 +359,7 @@ class StoryIndex:
 def _recurring(doc: StoryDoc) -> bool:
     """Live pages, briefings, round-ups, explainers and opinion: they join a story only on strong evidence."""
     return doc.series or bool(doc.page_kind)
+
+
+# story_pairs reads StoryDoc and weighted_jaccard from here; imported last so both modules load in either order
+from pipeline.story_pairs import get_pair_model, page_kind, pair_features  # noqa: E402

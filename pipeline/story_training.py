@@ -6,8 +6,6 @@ whole files clustered as the warehouse clusters them (chaining and cohesion incl
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -16,15 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.jsonl import JsonLinesError, numbered_records
+from pipeline.metrics import is_frozen
 from pipeline.stories import StoryDoc
 from pipeline.story_pairs import FEATURES, PairModel, pair_features
 
 REGULARISATION_C = 1.0
 FOLDS = 5
-
-
-def is_frozen_pair(pair_id: object) -> bool:
-    return int(hashlib.sha256(str(pair_id).encode()).hexdigest(), 16) % 5 == 0
 
 
 def _fit(features: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
@@ -36,7 +32,7 @@ def _fit(features: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
 
 def train_pairs(pairs: Sequence[tuple[str, StoryDoc, StoryDoc, int]]) -> PairModel:
     """``pairs``: (pair id, a, b, label 0|1|2), sorted for determinism; the frozen slice is left out."""
-    data = sorted((p for p in pairs if not is_frozen_pair(p[0])), key=lambda p: str(p[0]))
+    data = sorted((p for p in pairs if not is_frozen(p[0])), key=lambda p: str(p[0]))
     features = np.array([pair_features(a, b) for _, a, b, _ in data])
     labels = np.array([label for *_, label in data])
     weights, bias = _fit(features, labels >= 1)
@@ -64,20 +60,19 @@ class PairSet:
 
 def read_pair_set(path: Path) -> PairSet:
     pairs = []
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
+    try:
+        for number, pair in numbered_records(path):
             try:
-                pair = json.loads(line)
                 label = int(pair["label"])
                 if label not in (0, 1, 2) or not isinstance(pair["a"], dict) or not isinstance(pair["b"], dict):
                     raise ValueError("label must be 0|1|2 and a, b objects")
                 pair["id"]
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError) as exc:
                 raise StoryDataError(f"{path}:{number}: not a labelled pair ({exc!r}); each line needs "
                                      "id, a {title, text, url, seen}, b {...} and label 0|1|2") from exc
             pairs.append(pair)
+    except JsonLinesError as exc:
+        raise StoryDataError(str(exc)) from exc
     return PairSet(Path(path).stem, pairs)
 
 
@@ -137,7 +132,7 @@ def train_story_model(sets: list[PairSet]) -> PairModel:
     (chaining and cohesion included), again on unfrozen pairs only."""
     model = train_pairs([d for s in sets for d in _pair_docs(s)])
     labels = {s.key(p): int(p["label"]) for s in sets for p in s.pairs}
-    keys = sorted(k for k in labels if not is_frozen_pair(k))
+    keys = sorted(k for k in labels if not is_frozen(k))
     swept = sweep(sets, model)
     # the median of the thresholds the folds choose: steadier than one arg-max over all pairs
     threshold = float(np.median([best_cluster_threshold(swept, rest, labels) for rest in _fold_rests(keys)]))
@@ -157,7 +152,7 @@ def evaluate_story_sets(sets: list[PairSet], model: PairModel | None, with_cv: b
     every = list(labels)
     result: dict[str, Any] = {**_figures_for(every, labels, merged)}
     result["pair_model"] = None if model is None else {"threshold": model.threshold, **model.trained_on}
-    result["frozen_slice"] = _figures_for([k for k in every if is_frozen_pair(k)], labels, merged)
+    result["frozen_slice"] = _figures_for([k for k in every if is_frozen(k)], labels, merged)
     by_language: dict[str, list[str]] = {}
     for s in sets:
         for p in s.pairs:
@@ -180,7 +175,7 @@ def _fold_rests(keys: list[str]) -> list[list[str]]:
 
 def _cross_validate_threshold(sets: list[PairSet], model: PairModel, labels: dict[str, int]) -> dict[str, Any]:
     swept = sweep(sets, model)
-    keys = sorted(k for k in labels if not is_frozen_pair(k))
+    keys = sorted(k for k in labels if not is_frozen(k))
     merged: dict[str, bool] = {}
     chosen = []
     for held_out, rest in zip(_folds(keys), _fold_rests(keys), strict=True):

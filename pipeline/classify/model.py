@@ -54,7 +54,7 @@ class RelevanceModel:
         """P(relevant) and P(core) for each row."""
         relevant = calibrated(matrix @ self.relevant_weights + self.relevant_bias, self.relevant_calibration)
         core = calibrated(matrix @ self.core_weights + self.core_bias, self.core_calibration)
-        return relevant, np.minimum(core, relevant) if len(core) else core
+        return relevant, np.minimum(core, relevant)  # core implies relevant
 
     def save(self, path: Path) -> None:
         meta = {"rule_features": list(self.rule_features), "n_hashed": self.n_hashed,

@@ -9,10 +9,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,8 @@ from scipy import sparse
 from pipeline.classify import features
 from pipeline.classify.model import RelevanceModel, calibrated
 from pipeline.classify.scorer import Scorer
-from pipeline.metrics import prf
+from pipeline.jsonl import JsonLinesError, numbered_records
+from pipeline.metrics import is_frozen, prf
 
 REGULARISATION_C = 16.0  # 5-fold CV over {1, 4, 16, 32, 64, 100} on the unfrozen dev items: 16 best for core F1
 FOLDS = 5
@@ -44,21 +43,13 @@ class LabelledItem:
     origin: str  # the file (or "warehouse") it came from
 
 
-def is_frozen(item_id: object) -> bool:
-    """The frozen evaluation slice: about one item in five, fixed by its id alone."""
-    return int(hashlib.sha256(str(item_id).encode()).hexdigest(), 16) % 5 == 0
-
-
 def read_labelled(path: Path) -> list[LabelledItem]:
     items = []
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
+    try:
+        for number, record in numbered_records(path):
             try:
-                record = json.loads(line)
                 label = int(record["label"])
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError) as exc:
                 raise TrainingDataError(f"{path}:{number}: not a labelled item ({exc!r}); "
                                         "each line needs id, title, text and label 0|1|2") from exc
             if label not in (0, 1, 2):
@@ -68,6 +59,8 @@ def read_labelled(path: Path) -> list[LabelledItem]:
                 text=str(record.get("text") or record.get("summary") or ""), label=label,
                 language=str(record.get("language") or "en"), source=str(record.get("source") or "unknown"),
                 origin=Path(path).stem))
+    except JsonLinesError as exc:
+        raise TrainingDataError(str(exc)) from exc
     return items
 
 
@@ -135,12 +128,10 @@ class Decision:
 
 def choose_decision(matrix: sparse.csr_matrix, labels: np.ndarray) -> Decision:
     z_relevant, z_core = out_of_fold(matrix, labels)
-    relevant_calibration = platt(z_relevant, labels >= 1)
-    core_calibration = platt(z_core, labels == 2)
-    p_relevant = calibrated(z_relevant, relevant_calibration)
-    p_core = np.minimum(calibrated(z_core, core_calibration), p_relevant)
-    return Decision(relevant_calibration, core_calibration, best_threshold(labels >= 1, p_relevant),
-                    best_threshold(labels == 2, p_core))
+    uncut = Decision(platt(z_relevant, labels >= 1), platt(z_core, labels == 2), 0.5, 0.5)
+    p_relevant, p_core = uncut.probabilities(z_relevant, z_core)
+    return replace(uncut, relevant_threshold=best_threshold(labels >= 1, p_relevant),
+                   core_threshold=best_threshold(labels == 2, p_core))
 
 
 def best_threshold(truth: np.ndarray, probability: np.ndarray) -> float:

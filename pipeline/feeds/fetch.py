@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pipeline.feeds.schedule import MAX_INTERVAL
+from pipeline.feeds.schedule import MAX_INTERVAL, MAX_INTERVAL_S
 from pipeline.redact import install_log_redaction
 
 ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
@@ -45,9 +45,6 @@ class BodyTooLarge(Exception):
     pass
 
 
-MAX_DELAY_S = int(MAX_INTERVAL.total_seconds())
-
-
 def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     """Retry-After as seconds or an HTTP date, as an absolute UTC time."""
     if not value:
@@ -55,7 +52,7 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     value = value.strip()
     if value.isdigit():
         # a hostile or broken server may ask for 10^14 seconds: never further than the scheduler's horizon
-        return now + min(timedelta(seconds=min(int(value), MAX_DELAY_S)), MAX_INTERVAL)
+        return now + timedelta(seconds=min(int(value), MAX_INTERVAL_S))
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, OverflowError):

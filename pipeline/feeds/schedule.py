@@ -30,19 +30,19 @@ def posting_interval(item_times: list[datetime]) -> timedelta | None:
     return timedelta(seconds=statistics.median(gaps) / 2)
 
 
-_MAX_SECONDS = int(MAX_INTERVAL.total_seconds())
+MAX_INTERVAL_S = int(MAX_INTERVAL.total_seconds())
 
 
 def cache_max_age(headers: dict[str, str]) -> timedelta | None:
     """Cache-Control max-age, capped at the longest interval (a header of 10^17 seconds must not overflow)."""
     match = re.search(r"max-age=(\d{1,30})", headers.get("cache-control", ""))
-    return timedelta(seconds=min(int(match.group(1)), _MAX_SECONDS)) if match else None
+    return timedelta(seconds=min(int(match.group(1)), MAX_INTERVAL_S)) if match else None
 
 
 def next_success_poll(now: datetime, *, item_times: list[datetime], ttl_minutes: int | None,
                       headers: dict[str, str], previous_interval: timedelta | None) -> tuple[datetime, timedelta]:
     interval = posting_interval(item_times) or previous_interval or DEFAULT_INTERVAL
-    ttl = timedelta(minutes=min(ttl_minutes, _MAX_SECONDS // 60)) if ttl_minutes and ttl_minutes > 0 else None
+    ttl = timedelta(minutes=min(ttl_minutes, MAX_INTERVAL_S // 60)) if ttl_minutes and ttl_minutes > 0 else None
     floors = [d for d in (cache_max_age(headers), ttl) if d]
     if floors:
         interval = max(interval, *floors)
