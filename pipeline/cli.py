@@ -49,7 +49,19 @@ db_option = click.option("--db", type=click.Path(path_type=Path), default=None,
                          help="DuckDB file (default: $NEWSWATCH_DB or warehouse/newswatch.duckdb).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class WarehouseErrors(click.Group):
+    """Turns a missing or busy warehouse into a one-line error (exit 1) in every command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from pipeline.store import WarehouseBusy, WarehouseMissing
+
+        try:
+            return super().invoke(ctx)
+        except (WarehouseMissing, WarehouseBusy) as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=WarehouseErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="newswatch")
 def main() -> None:
     """newswatch: transatlantic-security news monitoring (seeds and feeds -> DuckDB -> daily digest)."""
@@ -155,14 +167,11 @@ def digest(day: datetime | None, out_dir: Path | None, send: bool, force: bool, 
 @db_option
 def query(sql: str, fmt: str, db: Path | None) -> None:
     """Run one SQL statement against the warehouse (read-only) and print the result."""
-    from pipeline.warehouse import connect
+    from pipeline.store import open_warehouse
 
-    settings = _settings(db)
-    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
+    with open_warehouse(_settings(db)) as wh:
         try:
-            cursor = con.execute(sql)
-            rows = cursor.fetchall()
-            columns = [d[0] for d in cursor.description or []]
+            columns, rows = wh.query(sql)
         except Exception as exc:  # duckdb raises many error types; all are the user's SQL problem here
             raise click.ClickException(str(exc).splitlines()[0]) from exc
     if fmt == "json":
@@ -359,8 +368,6 @@ def rescore(days: int | None, as_json: bool, taxonomy_path: Path | None, model_p
     from pipeline.classify.feedback import rescore as run_rescore
 
     settings = _settings(db)
-    if not Path(settings.db).exists():
-        raise click.ClickException(f"no warehouse at {settings.db}")
     summary = run_rescore(settings, _classifier(taxonomy_path, model_path), days)
     if as_json:
         _emit(summary.to_dict())
@@ -379,12 +386,12 @@ def backtest(taxonomy_path: Path | None, model_path: Path | None, days: int, as_
     """Re-score the warehouse's last N days with a candidate taxonomy and list the articles whose label would
     change. Writes nothing (`rescore` applies it)."""
     from pipeline.classify.evaluate import backtest as run_backtest
-    from pipeline.warehouse import connect
+    from pipeline.store import open_warehouse
 
     settings = _settings(db)
     classifier = _classifier(taxonomy_path, model_path)
-    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        result = run_backtest(con, classifier, days)
+    with open_warehouse(settings) as wh:
+        result = run_backtest(wh, classifier, days)
     if as_json:
         _emit(result)
         return
@@ -449,12 +456,10 @@ def quarantine() -> None:
 @db_option
 def quarantine_list(as_json: bool, show_all: bool, db: Path | None) -> None:
     """List quarantined items with the expectations they failed."""
-    from pipeline.quarantine import list_quarantine
-    from pipeline.warehouse import connect
+    from pipeline.store import open_warehouse
 
-    settings = _settings(db)
-    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        rows = list_quarantine(con, None if show_all else "open")
+    with open_warehouse(_settings(db)) as wh:
+        rows = wh.quarantine.rows(None if show_all else "open")
     if as_json:
         for row in rows:
             _emit(row)
@@ -471,12 +476,10 @@ def quarantine_list(as_json: bool, show_all: bool, db: Path | None) -> None:
 @db_option
 def quarantine_show(quarantine_id: str, db: Path | None) -> None:
     """Show one quarantined item in full, with its reasons and offending values (JSON)."""
-    from pipeline.quarantine import get_quarantined
-    from pipeline.warehouse import connect
+    from pipeline.store import open_warehouse
 
-    settings = _settings(db)
-    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        row = get_quarantined(con, quarantine_id)
+    with open_warehouse(_settings(db)) as wh:
+        row = wh.quarantine.get(quarantine_id)
     if row is None:
         raise click.ClickException(f"no quarantined item with id {quarantine_id}")
     click.echo(json.dumps(row, ensure_ascii=False, indent=2, default=str))
@@ -501,11 +504,10 @@ def quarantine_replay(ids: tuple[str, ...], as_json: bool, db: Path | None) -> N
 def feeds(as_json: bool, state: str | None, db: Path | None) -> None:
     """Feed health: state (active, failing, silent, retired), last error, item counts and schedule."""
     from pipeline.feeds.health import feed_health
-    from pipeline.warehouse import connect
+    from pipeline.store import open_warehouse
 
-    settings = _settings(db)
-    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        rows = [r for r in feed_health(con) if state in (None, r["state"])]
+    with open_warehouse(_settings(db)) as wh:
+        rows = [r for r in feed_health(wh) if state in (None, r["state"])]
     if as_json:
         for row in rows:
             _emit(row)

@@ -12,16 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from pipeline.models import Item
+from pipeline.models import Item, KnownArticle
 from pipeline.stories import StoryDoc, StoryIndex, story_doc
-
-
-@dataclass(frozen=True, slots=True)
-class KnownArticle:
-    article_id: str
-    story_id: str | None
-    content_hash: str
-    canonical_url: str | None
 
 
 @dataclass(frozen=True, slots=True)

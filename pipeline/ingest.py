@@ -1,42 +1,42 @@
 """The ingest run: poll feeds into the landing zone, then process landed bodies and seeds through
-normalise -> validate -> dedup -> classify -> load, with every item accounted for."""
+parse -> classify -> validate -> dedup -> load, one transaction per chunk, every item accounted for.
+
+A chunk's transaction holds everything the chunk changes: articles, revisions, story features and aggregates,
+quarantine rows, validation results, the bodies it processed, their feeds' state and the run's counters. A run
+that raises is marked failed; a run that was killed is marked abandoned by the next run, which redoes the
+chunks it did not commit (their bodies are not marked processed and their feeds keep their old state)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import pyarrow as pa
-
 from pipeline.classify.classifier import get_classifier
 from pipeline.feeds.config import FeedConfig, load_feed_list
 from pipeline.feeds.health import due_feeds, load_states, record_outcome, register_feeds
-from pipeline.feeds.landing import LandingRef, landed_refs
+from pipeline.feeds.landing import landed_refs
 from pipeline.feeds.parallel import FeedParserPool, ParseJob
 from pipeline.feeds.parse import ParsedFeed
-from pipeline.feeds.poll import PollOutcome, poll_feeds
-from pipeline.load import load_items, open_story_index
+from pipeline.feeds.poll import FeedState, PollOutcome, poll_feeds
+from pipeline.load import load_items
 from pipeline.models import Item
 from pipeline.normalize import renormalize
-from pipeline.quarantine import open_items, quarantine_items, record_validation, release_quarantined
+from pipeline.quarantine import quarantine_items, record_validation
 from pipeline.settings import Settings
 from pipeline.sources.seeds import SOURCE_ID as SEEDS_SOURCE_ID
 from pipeline.sources.seeds import load_seeds
+from pipeline.store import Warehouse, open_warehouse
 from pipeline.stories import StoryIndex
+from pipeline.timing import timed
 from pipeline.validate import Failure, validate_items
-from pipeline.warehouse import connect
 
 log = logging.getLogger(__name__)
-CHUNK_BODIES = 400  # feed bodies per transaction (about 20,000 items for 50-item feeds)
 
 
 @dataclass(slots=True)
@@ -58,9 +58,15 @@ class IngestSummary:
     gate_failures: list[dict[str, Any]] = field(default_factory=list)
     validation: str = ""
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    abandoned_runs: list[str] = field(default_factory=list)  # killed runs this one found and took over
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def counters(self) -> dict[str, int]:
+        return {"items_seen": self.items_seen, "loaded": self.loaded, "updated": self.updated,
+                "duplicates": self.duplicates, "quarantined": self.quarantined, "feeds_ok": self.feeds_ok,
+                "feeds_failed": self.feeds_failed}
 
     @property
     def accounted(self) -> bool:
@@ -77,118 +83,81 @@ def feed_list(settings: Settings, feeds_file: Path | None) -> list[FeedConfig]:
     return load_feed_list(path) if Path(path).exists() else []
 
 
+def _plan(wh: Warehouse, feeds: list[FeedConfig], only_due: bool,
+          now: datetime) -> tuple[list[FeedConfig], dict[str, FeedState]]:
+    register_feeds(wh, feeds)
+    states = load_states(wh, feeds)
+    due = due_feeds(feeds, states, now) if only_due else [
+        f for f in feeds if not (states.get(f.source_id) and states[f.source_id].retired)]
+    return due, states
+
+
 def plan_polls(settings: Settings, feeds_file: Path | None = None, *, only_due: bool = True,
                now: datetime | None = None) -> list[FeedConfig]:
     """The feeds to poll now (registering new ones in the warehouse)."""
-    feeds = feed_list(settings, feeds_file)
-    now = now or datetime.now(UTC)
-    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        register_feeds(con, feeds)
-        states = load_states(con, feeds)
-    return due_feeds(feeds, states, now) if only_due else [f for f in feeds if not (
-        states.get(f.source_id) and states[f.source_id].retired)]
+    with open_warehouse(settings, write=True, holder="feed planning") as wh:
+        return _plan(wh, feed_list(settings, feeds_file), only_due, now or datetime.now(UTC))[0]
 
 
-def poll(settings: Settings, feeds: list[FeedConfig]) -> list[dict[str, Any]]:
-    """Fetch the given feeds into the landing zone. Returns small JSON-able outcomes (for XCom)."""
-    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        states = load_states(con, feeds)
-    return [o.to_dict() for o in poll_feeds(feeds, states, settings)]
+def poll(settings: Settings, feeds: list[FeedConfig], states: dict[str, FeedState] | None = None) -> list[
+        PollOutcome]:
+    """Fetch the given feeds into the landing zone (``states``: as the plan read them; read here if absent)."""
+    if states is None:
+        with open_warehouse(settings, create=True) as wh:
+            states = load_states(wh, feeds)
+    return poll_feeds(feeds, states, settings)
 
 
-def _already_processed(con: duckdb.DuckDBPyConnection, refs: list[LandingRef]) -> set[tuple[str, str]]:
-    if not refs:
-        return set()
-    con.register("landed_refs", pa.table({"source_id": [r.source_id for r in refs],
-                                          "body_hash": [r.body_hash for r in refs]}))
-    rows = con.execute("SELECT p.source_id, p.body_hash FROM processed_bodies p "
-                       "JOIN landed_refs USING (source_id, body_hash)").fetchall()
-    con.unregister("landed_refs")
-    return {(r[0], r[1]) for r in rows}
+def _start(wh: Warehouse, summary: IngestSummary, now: datetime) -> None:
+    with wh.transaction():
+        summary.abandoned_runs = wh.runs.start(summary.run_id, summary.kind, now)
+    for run_id in summary.abandoned_runs:
+        log.warning("run %s was left running by a process that died: marked abandoned; %s redoes its work",
+                    run_id, summary.run_id)
 
 
-def _mark_processed(con: duckdb.DuckDBPyConnection, refs: list[LandingRef], parsed: list[ParsedFeed],
-                    run_id: str, now: datetime) -> None:
-    for ref, feed in zip(refs, parsed, strict=True):
-        con.execute("INSERT OR REPLACE INTO processed_bodies VALUES (?, ?, ?, ?, ?)",
-                    [ref.source_id, ref.body_hash, now, run_id, len(feed.items)])
+def _finish(wh: Warehouse, summary: IngestSummary) -> None:
+    wh.runs.finish(summary.run_id, summary.counters(), summary.to_dict(), datetime.now(UTC))
 
 
-def process(settings: Settings, outcomes: list[dict[str, Any]], *, include_seeds: bool = True,
-            run_id: str | None = None, kind: str = "ingest", feeds_file: Path | None = None,
-            force: bool = False) -> IngestSummary:
-    """Parse what the polls landed (skipping bodies already processed unless ``force``), add the seeds,
-    validate, dedup, classify and load: one run."""
-    now = datetime.now(UTC)
-    summary = IngestSummary(run_id=run_id or new_run_id(kind, now), kind=kind)
-    languages = {f.source_id: f.language for f in feed_list(settings, feeds_file)}
-    polls = [PollOutcome.from_dict(o) for o in outcomes]
-    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        landed = [o.landing_ref for o in polls if o.landing_ref is not None]
-        done = set() if force else _already_processed(con, landed)
-    jobs_by_source: dict[str, ParseJob] = {}
-    for outcome in polls:
-        ref = outcome.landing_ref
-        if ref is not None and (ref.source_id, ref.body_hash) not in done:
-            jobs_by_source[outcome.source_id] = ParseJob(ref, languages.get(outcome.source_id),
-                                                         datetime.fromisoformat(ref.fetched_at))
-    seeds = load_seeds(settings.seeds_dir) if include_seeds and settings.seeds_dir.exists() else []
-    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        _start_run(con, summary, now)
-        _ensure_seed_source(con)
-        parsed_list, times_list, per_source_loaded = _parse_and_load(
-            con, settings, list(jobs_by_source.values()), seeds, summary, now)
-        parsed_by_source = dict(zip(jobs_by_source, parsed_list, strict=True))
-        item_times_by_source = dict(zip(jobs_by_source, times_list, strict=True))
-        with _stage(summary, "record"):
-            for outcome in polls:
-                parsed = parsed_by_source.get(outcome.source_id)
-                record_outcome(con, outcome, item_times=item_times_by_source.get(outcome.source_id, []),
-                               ttl_minutes=parsed.ttl_minutes if parsed else None,
-                               parse_error=parsed.error if parsed else None,
-                               items_loaded=per_source_loaded.get(outcome.source_id, 0))
-                _count_feed(summary, outcome, parsed)
-        _finish_run(con, summary, now)
-    log.info("ingest %s: %s", summary.run_id, json.dumps(summary.to_dict()))
-    return summary
+def _fail(wh: Warehouse, summary: IngestSummary, exc: BaseException) -> None:
+    """Mark the run failed with the error (its chunk already rolled back); best effort, the error is re-raised."""
+    try:
+        with wh.transaction():
+            wh.runs.fail(summary.run_id, f"{type(exc).__name__}: {exc}", summary.counters(), summary.to_dict(),
+                         datetime.now(UTC))
+    except Exception:  # the connection itself may be what failed
+        log.exception("could not mark run %s failed", summary.run_id)
 
 
-def _parse_and_load(con: duckdb.DuckDBPyConnection, settings: Settings, jobs: list[ParseJob],
-                    extra_items: list[Item], summary: IngestSummary,
-                    now: datetime) -> tuple[list[ParsedFeed], list[list[datetime]], dict[str, int]]:
-    """Parse landed bodies and load their items in chunks of CHUNK_BODIES bodies, one transaction each, so memory
-    stays bounded however big the run; one story index serves the whole run. Returns, aligned with ``jobs``, each
-    feed's parse result (its items freed) and item times, and the items newly loaded per source."""
-    parsed_all: list[ParsedFeed] = []
-    times_all: list[list[datetime]] = []
-    loaded_per_source: dict[str, int] = {}
-    stories: StoryIndex | None = None
+BodyDone = Callable[[Warehouse, ParseJob, ParsedFeed, dict[str, int]], None]
+
+
+def _process_bodies(wh: Warehouse, settings: Settings, jobs: list[ParseJob], extra_items: list[Item],
+                    summary: IngestSummary, now: datetime, body_done: BodyDone) -> None:
+    """Parse landed bodies and commit them ``chunk_bodies`` at a time, one transaction each, so memory stays
+    bounded however big the run; one story index serves the whole run. ``body_done`` records each body's
+    feed inside its chunk's transaction (given the items newly loaded per source)."""
+    stories = StoryIndex()
     with FeedParserPool() as parser:
-        for start in range(0, max(len(jobs), 1), CHUNK_BODIES):
-            chunk = jobs[start:start + CHUNK_BODIES]
-            with _stage(summary, "parse"):
+        for start in range(0, max(len(jobs), 1), settings.chunk_bodies):
+            chunk = jobs[start:start + settings.chunk_bodies]
+            with timed(summary.stage_seconds, "parse"):
                 parsed_chunk = parser.parse(chunk)
             items = [item for parsed in parsed_chunk for item in parsed.items]
             if start == 0:
                 items.extend(extra_items)
-                stories = open_story_index(con, items, now)
-            for source_id, count in _validate_classify_load(con, settings, items, summary, now, stories).items():
-                loaded_per_source[source_id] = loaded_per_source.get(source_id, 0) + count
-            for job, parsed in zip(chunk, parsed_chunk, strict=True):
-                times_all.append([i.published_at for i in parsed.items if i.published_at])
-                _mark_processed(con, [job.ref], [parsed], summary.run_id, now)
-                parsed.items = []  # keep the feed's metadata, free its items
-                parsed_all.append(parsed)
-    return parsed_all, times_all, loaded_per_source
-
-
-@contextmanager
-def _stage(summary: IngestSummary, name: str) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        summary.stage_seconds[name] = round(summary.stage_seconds.get(name, 0.0) + time.perf_counter() - started, 4)
+            with wh.transaction():
+                loaded_per_source = _validate_classify_load(wh, settings, items, summary, now, stories)
+                with timed(summary.stage_seconds, "record"):
+                    wh.runs.mark_processed([(job.ref.source_id, job.ref.body_hash, len(parsed.items))
+                                            for job, parsed in zip(chunk, parsed_chunk, strict=True)],
+                                           summary.run_id, now)
+                    for job, parsed in zip(chunk, parsed_chunk, strict=True):
+                        body_done(wh, job, parsed, loaded_per_source)
+                    wh.runs.save_progress(summary.run_id, summary.counters(), summary.to_dict())
+            for parsed in parsed_chunk:
+                parsed.items = []  # committed: free the items
 
 
 def _count_feed(summary: IngestSummary, outcome: PollOutcome, parsed: ParsedFeed | None) -> None:
@@ -204,9 +173,59 @@ def _count_feed(summary: IngestSummary, outcome: PollOutcome, parsed: ParsedFeed
             summary.feed_warnings.append({"feed": outcome.feed_name, "warning": parsed.warning})
 
 
-def _validate_classify_load(con: duckdb.DuckDBPyConnection, settings: Settings, items: list[Item],
-                            summary: IngestSummary, now: datetime,
-                            stories: StoryIndex | None = None) -> dict[str, int]:
+def _record_poll(wh: Warehouse, summary: IngestSummary, outcome: PollOutcome, parsed: ParsedFeed | None,
+                 items_loaded: int) -> None:
+    record_outcome(wh, outcome, item_times=[i.published_at for i in parsed.items if i.published_at] if parsed else [],
+                   ttl_minutes=parsed.ttl_minutes if parsed else None,
+                   parse_error=parsed.error if parsed else None, items_loaded=items_loaded)
+    _count_feed(summary, outcome, parsed)
+
+
+def process(settings: Settings, outcomes: list[PollOutcome | dict[str, Any]], *, include_seeds: bool = True,
+            run_id: str | None = None, kind: str = "ingest", feeds_file: Path | None = None,
+            force: bool = False, feeds: list[FeedConfig] | None = None) -> IngestSummary:
+    """Parse what the polls landed (skipping bodies already processed unless ``force``), add the seeds,
+    classify, validate, dedup and load: one run, one transaction per chunk."""
+    now = datetime.now(UTC)
+    summary = IngestSummary(run_id=run_id or new_run_id(kind, now), kind=kind)
+    feeds = feeds if feeds is not None else feed_list(settings, feeds_file)
+    languages = {f.source_id: f.language for f in feeds}
+    polls = [o if isinstance(o, PollOutcome) else PollOutcome.from_dict(o) for o in outcomes]
+    seeds = load_seeds(settings.seeds_dir) if include_seeds and settings.seeds_dir.exists() else []
+    with open_warehouse(settings, write=True, holder=f"{kind} run {summary.run_id}") as wh:
+        _start(wh, summary, now)
+        try:
+            landed = [o.landing_ref for o in polls if o.landing_ref is not None]
+            done = set() if force else wh.runs.processed_bodies([(r.source_id, r.body_hash) for r in landed])
+            by_source = {o.source_id: o for o in polls}
+            jobs = {o.source_id: ParseJob(o.landing_ref, languages.get(o.source_id),
+                                          datetime.fromisoformat(o.landing_ref.fetched_at))
+                    for o in polls if o.landing_ref is not None
+                    and (o.landing_ref.source_id, o.landing_ref.body_hash) not in done}
+
+            def body_done(wh: Warehouse, job: ParseJob, parsed: ParsedFeed, loaded: dict[str, int]) -> None:
+                source_id = job.ref.source_id
+                _record_poll(wh, summary, by_source[source_id], parsed, loaded.get(source_id, 0))
+
+            with wh.transaction():
+                wh.sources.ensure_seed_source(SEEDS_SOURCE_ID)
+            _process_bodies(wh, settings, list(jobs.values()), seeds, summary, now, body_done)
+            with wh.transaction(), timed(summary.stage_seconds, "record"):
+                for outcome in polls:  # the polls that brought no new body: errors, not modified, seen before
+                    if outcome.source_id not in jobs:
+                        _record_poll(wh, summary, outcome, None, 0)
+                _finish(wh, summary)
+        except BaseException as exc:
+            _fail(wh, summary, exc)
+            raise
+    log.info("ingest %s: %s", summary.run_id, json.dumps(summary.to_dict()))
+    return summary
+
+
+def _validate_classify_load(wh: Warehouse, settings: Settings, items: list[Item], summary: IngestSummary,
+                            now: datetime, stories: StoryIndex | None = None) -> dict[str, int]:
+    """One chunk's items through classify, validate (with the per-source error-rate gate), quarantine and load,
+    inside the caller's transaction. Returns the items newly loaded per source."""
     summary.items_seen += len(items)
     unique: list[Item] = []
     seen: set[tuple[str, str]] = set()
@@ -218,11 +237,11 @@ def _validate_classify_load(con: duckdb.DuckDBPyConnection, settings: Settings, 
             seen.add(key)
             unique.append(item)
 
-    with _stage(summary, "classify"):
+    with timed(summary.stage_seconds, "classify"):
         verdicts = get_classifier(settings.taxonomy_file, settings.model_file).classify_many(
             [(item.title, f"{item.summary}\n{item.body}") for item in unique])
         relevance = {item.article_id: verdict for item, verdict in zip(unique, verdicts, strict=True)}
-    with _stage(summary, "validate"):
+    with timed(summary.stage_seconds, "validate"):
         report = validate_items(unique, relevance, now, settings.warn_only_expectations)
     rejected_rows = {row for row in range(len(unique)) if report.errors(row)}
     for source_id, rows in _rows_by_source(unique).items():
@@ -247,19 +266,20 @@ def _validate_classify_load(con: duckdb.DuckDBPyConnection, settings: Settings, 
             summary.validation_warnings += 1
             item.flags.extend(f"warn:{w.expectation}" for w in warnings if f"warn:{w.expectation}" not in item.flags)
         passed.append(item)
-    with _stage(summary, "quarantine"):
-        quarantine_items(con, rejected, summary.run_id, now)
-        record_validation(con, summary.run_id, report)
+    with wh.transaction():
+        with timed(summary.stage_seconds, "quarantine"):
+            quarantine_items(wh, rejected, summary.run_id, now)
+            record_validation(wh, summary.run_id, report)
+        result = load_items(wh, passed, relevance, summary.run_id, now, timings=summary.stage_seconds,
+                            stories=stories, weights=settings.importance_weights)
+        released = set(result.loaded) | set(result.updated) | set(result.duplicates)
+        wh.quarantine.release(sorted(released), now)
     summary.quarantined += len(rejected)
     summary.validation = "; ".join(filter(None, [summary.validation, report.summary_line()]))
     log.info("run %s: %s", summary.run_id, report.summary_line())
-
-    result = load_items(con, passed, relevance, summary.run_id, now, timings=summary.stage_seconds, stories=stories)
     summary.loaded += len(result.loaded)
     summary.updated += len(result.updated)
     summary.duplicates += result.duplicate_count
-    released = set(result.loaded) | set(result.updated) | set(result.duplicates)
-    release_quarantined(con, sorted(released), now)
     summary.relevant += sum(1 for a in set(result.loaded) | set(result.updated) if relevance[a].label >= 1)
     new_members = set(result.loaded) | set(result.duplicates)
     per_source: dict[str, int] = {}
@@ -276,33 +296,16 @@ def _rows_by_source(items: list[Item]) -> dict[str, list[int]]:
     return rows
 
 
-def _ensure_seed_source(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("INSERT INTO sources (source_id, kind, name) VALUES (?, 'seed', 'seed documents') "
-                "ON CONFLICT DO NOTHING", [SEEDS_SOURCE_ID])
-
-
-def _start_run(con: duckdb.DuckDBPyConnection, summary: IngestSummary, now: datetime) -> None:
-    con.execute("INSERT INTO runs (run_id, kind, started_at, status) VALUES (?, ?, ?, 'running') "
-                "ON CONFLICT DO NOTHING", [summary.run_id, summary.kind, now])
-
-
-def _finish_run(con: duckdb.DuckDBPyConnection, summary: IngestSummary, started: datetime) -> None:
-    con.execute(
-        "UPDATE runs SET finished_at = ?, status = 'success', items_seen = ?, loaded = ?, updated = ?, "
-        "duplicates = ?, quarantined = ?, feeds_ok = ?, feeds_failed = ?, details = ? WHERE run_id = ?",
-        [datetime.now(UTC), summary.items_seen, summary.loaded, summary.updated, summary.duplicates,
-         summary.quarantined, summary.feeds_ok, summary.feeds_failed, json.dumps(summary.to_dict()),
-         summary.run_id])
-
-
 def run_ingest(settings: Settings, feeds_file: Path | None = None, *, include_seeds: bool = True,
                include_feeds: bool = True, only_due: bool = False) -> IngestSummary:
-    """Poll and process in one call (the CLI's ``ingest``)."""
-    outcomes: list[dict[str, Any]] = []
+    """Poll and process in one call (the CLI's ``ingest``): the feed list is read once, feed state once."""
+    feeds = feed_list(settings, feeds_file)
+    outcomes: list[PollOutcome] = []
     if include_feeds:
-        feeds = plan_polls(settings, feeds_file, only_due=only_due)
-        outcomes = poll(settings, feeds)
-    return process(settings, outcomes, include_seeds=include_seeds, feeds_file=feeds_file)
+        with open_warehouse(settings, write=True, holder="feed planning") as wh:
+            due, states = _plan(wh, feeds, only_due, datetime.now(UTC))
+        outcomes = poll(settings, due, states)
+    return process(settings, outcomes, include_seeds=include_seeds, feeds=feeds)
 
 
 def replay(settings: Settings, *, feed_name: str | None = None, force: bool = False) -> IngestSummary:
@@ -312,21 +315,27 @@ def replay(settings: Settings, *, feed_name: str | None = None, force: bool = Fa
     now = datetime.now(UTC)
     summary = IngestSummary(run_id=new_run_id("replay", now), kind="replay")
     languages = {f.source_id: f.language for f in feed_list(settings, None)}
-    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        done = set() if force else _already_processed(con, refs)
-    todo = [r for r in refs if (r.source_id, r.body_hash) not in done]
-    summary.feeds_skipped = len(refs) - len(todo)
-    jobs = [ParseJob(r, languages.get(r.source_id), datetime.fromisoformat(r.fetched_at)) for r in todo]
-    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        _start_run(con, summary, now)
-        parsed_list, _, _ = _parse_and_load(con, settings, jobs, [], summary, now)
-        for ref, parsed in zip(todo, parsed_list, strict=True):
-            if parsed.error:
-                summary.feeds_failed += 1
-                summary.feed_errors.append({"feed": ref.feed_name, "url": ref.url, "error": parsed.error})
-            else:
-                summary.feeds_ok += 1
-        _finish_run(con, summary, now)
+    with open_warehouse(settings, write=True, holder=f"replay run {summary.run_id}") as wh:
+        _start(wh, summary, now)
+        try:
+            done = set() if force else wh.runs.processed_bodies([(r.source_id, r.body_hash) for r in refs])
+            todo = [r for r in refs if (r.source_id, r.body_hash) not in done]
+            summary.feeds_skipped = len(refs) - len(todo)
+            jobs = [ParseJob(r, languages.get(r.source_id), datetime.fromisoformat(r.fetched_at)) for r in todo]
+
+            def body_done(wh: Warehouse, job: ParseJob, parsed: ParsedFeed, loaded: dict[str, int]) -> None:
+                if parsed.error:
+                    summary.feeds_failed += 1
+                    summary.feed_errors.append({"feed": job.ref.feed_name, "url": job.ref.url, "error": parsed.error})
+                else:
+                    summary.feeds_ok += 1
+
+            _process_bodies(wh, settings, jobs, [], summary, now, body_done)
+            with wh.transaction():
+                _finish(wh, summary)
+        except BaseException as exc:
+            _fail(wh, summary, exc)
+            raise
     return summary
 
 
@@ -340,7 +349,7 @@ def poll_one(settings: Settings, spec: dict[str, Any]) -> dict[str, Any]:
     """Poll a single feed given as a dict from ``due_feed_specs``; returns its outcome dict."""
     feed = FeedConfig(name=spec["name"], url=spec["url"], language=spec.get("language"),
                       tags=tuple(spec.get("tags") or ()))
-    return poll(settings, [feed])[0]
+    return poll(settings, [feed])[0].to_dict()
 
 
 def replay_quarantine(settings: Settings, ids: list[str] | None = None) -> IngestSummary:
@@ -349,9 +358,14 @@ def replay_quarantine(settings: Settings, ids: list[str] | None = None) -> Inges
     Items that still fail stay in quarantine with refreshed reasons."""
     now = datetime.now(UTC)
     summary = IngestSummary(run_id=new_run_id("quarantine-replay", now), kind="quarantine_replay")
-    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        items = [renormalize(item) for item in open_items(con, ids)]
-        _start_run(con, summary, now)
-        _validate_classify_load(con, settings, items, summary, now)
-        _finish_run(con, summary, now)
+    with open_warehouse(settings, write=True, holder=f"quarantine replay {summary.run_id}") as wh:
+        _start(wh, summary, now)
+        try:
+            with wh.transaction():
+                items = [renormalize(item) for item in wh.quarantine.open_items(ids)]
+                _validate_classify_load(wh, settings, items, summary, now)
+                _finish(wh, summary)
+        except BaseException as exc:
+            _fail(wh, summary, exc)
+            raise
     return summary

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.feeds.health import feed_health
-from pipeline.load import prune_signatures
 from pipeline.settings import Settings
-from pipeline.warehouse import connect
+from pipeline.store import open_warehouse
+from pipeline.stories import WINDOW
 
 
 def prune_landing(landing_dir: Path, retention_days: int, now: datetime | None = None) -> dict[str, int]:
@@ -41,16 +41,17 @@ def compact_warehouse(settings: Settings, now: datetime | None = None) -> dict[s
     """Prune story signatures outside the matching window and CHECKPOINT the DuckDB file."""
     now = now or datetime.now(UTC)
     size_before = settings.db.stat().st_size if settings.db.exists() else 0
-    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        pruned = prune_signatures(con, now)
-        con.execute("CHECKPOINT")
+    with open_warehouse(settings, write=True, create=False, holder="compaction") as wh:
+        with wh.transaction():
+            pruned = wh.stories.prune_signatures(now - 2 * WINDOW)
+        wh.checkpoint()
     return {"signatures_pruned": pruned, "db_bytes_before": size_before, "db_bytes_after": settings.db.stat().st_size}
 
 
 def feed_health_report(settings: Settings) -> dict[str, Any]:
     """Feeds by state, and the ones that need a person: failing, silent or retired, with their last error."""
-    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        feeds = feed_health(con)
+    with open_warehouse(settings) as wh:
+        feeds = feed_health(wh)
     attention = [{"name": f["name"], "state": f["state"], "error_streak": f["error_streak"],
                   "last_error": f["last_error"], "last_success_at": f["last_success_at"]}
                  for f in feeds if f["state"] in ("failing", "silent", "retired")]

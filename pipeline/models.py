@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -46,3 +46,31 @@ class Relevance:
     topics: tuple[str, ...]
     evidence: tuple[dict[str, Any], ...]
     version: str
+
+
+@dataclass(frozen=True, slots=True)
+class KnownArticle:
+    """An original article (not a duplicate) already in the warehouse or earlier in the batch."""
+
+    article_id: str
+    story_id: str | None
+    content_hash: str
+    canonical_url: str | None
+
+
+def item_to_json(item: Item) -> dict[str, Any]:
+    """An item as kept whole in quarantine (story features are derived and recomputed on replay)."""
+    data = asdict(item)
+    data.pop("story_features", None)
+    for key in ("published_at", "updated_at"):
+        if data[key] is not None:
+            data[key] = data[key].isoformat()
+    return data
+
+
+def item_from_json(data: dict[str, Any]) -> Item:
+    data = dict(data)
+    for key in ("published_at", "updated_at"):
+        if data.get(key):
+            data[key] = datetime.fromisoformat(data[key])
+    return Item(**data)

@@ -45,7 +45,10 @@ class Settings(BaseSettings):
                                              description="share of a source's batch that may fail")
     validation_min_batch: int = Field(default=5, description="smaller batches never trip the error-rate gate")
     validation_warn_only: str = Field(default="", description="comma list of expectations demoted to warnings")
-    db_lock_timeout_s: float = Field(default=600.0, gt=0)
+    db_lock_timeout_s: float = Field(default=600.0, gt=0, description="how long a writer waits for the warehouse")
+    db_read_timeout_s: float = Field(default=30.0, gt=0, description="how long a read command waits for a writer")
+    chunk_bodies: int = Field(default=400, ge=1, le=100_000,
+                              description="feed bodies per transaction (about 20,000 items for 50-item feeds)")
 
     importance_relevance: float = Field(default=_WEIGHTS.relevance, ge=0, description="story importance: P(relevant)")
     importance_core: float = Field(default=_WEIGHTS.core, ge=0, description="story importance: a core member")

@@ -15,7 +15,7 @@ from pipeline.cli import main
 from pipeline.digest.archive import make_digest
 from pipeline.digest.mail import DigestSendError, SmtpSettings, send_digest
 from pipeline.settings import get_settings
-from pipeline.warehouse import connect
+from pipeline.store.connection import connect
 from tests.test_validation import _process_items, make_item
 
 DAY = datetime.now(UTC).date()

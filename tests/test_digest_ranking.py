@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from pipeline.cli import main
 from pipeline.digest.archive import make_digest
 from pipeline.settings import get_settings
-from pipeline.warehouse import connect
+from pipeline.store import Warehouse
+from pipeline.store.connection import connect
 from tests.test_validation import _process_items, make_item
 
 NOW = datetime.now(UTC)
@@ -70,7 +71,7 @@ def test_each_story_appears_once_under_its_primary_topic(settings):
     from pipeline.digest.build import build_digest
 
     with connect(get_settings().db, read_only=True) as con:
-        digest = build_digest(con, DAY, NOW)
+        digest = build_digest(Warehouse(con, get_settings().db), DAY, NOW)
     filed = [s.story_id for stories in digest.by_topic.values() for s in stories]
     assert len(filed) == len(set(filed))
     for topic, stories in digest.by_topic.items():

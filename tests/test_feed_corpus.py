@@ -14,7 +14,8 @@ from pytest_httpserver import HTTPServer
 from pipeline.feeds.health import feed_health
 from pipeline.ingest import run_ingest
 from pipeline.normalize import MOJIBAKE
-from pipeline.warehouse import connect
+from pipeline.store import Warehouse
+from pipeline.store.connection import connect
 from tests.conftest import shared_path
 
 pytestmark = pytest.mark.shared
@@ -58,7 +59,7 @@ def test_whole_shared_corpus_ingests(settings, tmp_path, httpserver: HTTPServer)
         quarantined = dict(con.execute(
             "SELECT replace(source_id, 'feed:', ''), count(*) FROM quarantine GROUP BY 1").fetchall())
         real_titles = con.execute("SELECT source_name, title FROM articles WHERE source_name LIKE 'real/%'").fetchall()
-        health = {row["name"]: row for row in feed_health(con)}
+        health = {row["name"]: row for row in feed_health(Warehouse(con, settings.db))}
     unaccounted = [name for name, *_ in documents
                    if not loaded.get(name) and not quarantined.get(name) and not health[name]["last_error"]]
     assert unaccounted == []

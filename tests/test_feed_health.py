@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pipeline.feeds.config import FeedConfig
 from pipeline.feeds.health import feed_health, register_feeds
 from pipeline.feeds.schedule import MAX_INTERVAL, MIN_INTERVAL, next_success_poll
-from pipeline.warehouse import connect
+from pipeline.store import Warehouse
+from pipeline.store.connection import connect
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
@@ -24,11 +25,11 @@ def _add_articles(con, source_id: str, days_ago: list[int]) -> None:
 def test_feed_below_a_quarter_of_its_baseline_is_silent(settings):
     feeds = [FeedConfig("Busy", "https://busy.example/rss"), FeedConfig("Quiet", "https://quiet.example/rss")]
     with connect(settings.db) as con:
-        register_feeds(con, feeds)
+        register_feeds(Warehouse(con, settings.db), feeds)
         con.execute("UPDATE sources SET state = 'active'")
         _add_articles(con, "feed:Busy", [d for d in range(1, 14) for _ in range(10)] + [0] * 10)
         _add_articles(con, "feed:Quiet", [d for d in range(1, 14) for _ in range(10)] + [0])
-        health = {row["name"]: row for row in feed_health(con, now=NOW)}
+        health = {row["name"]: row for row in feed_health(Warehouse(con, settings.db), now=NOW)}
     assert health["Busy"]["state"] == "active" and health["Busy"]["items_last_day"] == 10
     assert health["Quiet"]["state"] == "silent" and health["Quiet"]["baseline_items_per_day"] == 10.0
 

@@ -16,7 +16,8 @@ from werkzeug import Request, Response
 from pipeline.feeds.health import feed_health
 from pipeline.ingest import replay, run_ingest
 from pipeline.settings import get_settings
-from pipeline.warehouse import connect
+from pipeline.store import Warehouse
+from pipeline.store.connection import connect
 from tests.conftest import FIXTURES
 
 
@@ -43,7 +44,7 @@ def feeds_toml(tmp_path: Path, **feeds: str) -> Path:
 
 def health(settings, name: str) -> dict:
     with connect(settings.db, read_only=True) as con:
-        return next(f for f in feed_health(con) if f["name"] == name)
+        return next(f for f in feed_health(Warehouse(con, settings.db)) if f["name"] == name)
 
 
 def ingest(settings, feeds_file):

@@ -8,7 +8,8 @@ from pipeline.ingest import run_ingest
 from pipeline.load import load_items
 from pipeline.normalize import content_hash
 from pipeline.sources.seeds import load_seeds
-from pipeline.warehouse import connect
+from pipeline.store import Warehouse
+from pipeline.store.connection import connect
 
 
 def _snapshot(settings):
@@ -49,11 +50,12 @@ def test_edited_item_becomes_a_revision_not_a_second_article(settings):
     now = datetime.now(UTC)
     relevance = {i.article_id: scorer.score(i.title, i.body) for i in items}
     with connect(settings.db) as con:
-        first = load_items(con, items, relevance, "run-1", now)
+        wh = Warehouse(con, settings.db)
+        first = load_items(wh, items, relevance, "run-1", now)
         edited = replace(items[0], title="Edited: " + items[0].title,
                          content_hash=content_hash("Edited: " + items[0].title, items[0].body))
-        second = load_items(con, [edited], {edited.article_id: relevance[edited.article_id]}, "run-2", now)
-        third = load_items(con, [edited], {edited.article_id: relevance[edited.article_id]}, "run-3", now)
+        second = load_items(wh, [edited], {edited.article_id: relevance[edited.article_id]}, "run-2", now)
+        third = load_items(wh, [edited], {edited.article_id: relevance[edited.article_id]}, "run-3", now)
         rows = con.execute("SELECT title, revision FROM articles").fetchall()
         history = con.execute("SELECT revision, title FROM article_revisions ORDER BY revision").fetchall()
     assert (len(first.loaded), len(second.updated), len(third.unchanged)) == (1, 1, 1)
@@ -67,7 +69,7 @@ def test_same_content_from_another_source_is_kept_as_a_duplicate_member(settings
     copy = replace(original, article_id="copy-1", source_id="feed:Other", source_name="Other outlet")
     relevance = {i.article_id: scorer.score(i.title, i.body) for i in (original, copy)}
     with connect(settings.db) as con:
-        result = load_items(con, [original, copy], relevance, "run-1", datetime.now(UTC))
+        result = load_items(Warehouse(con, settings.db), [original, copy], relevance, "run-1", datetime.now(UTC))
         rows = con.execute("SELECT article_id, duplicate_of, story_id FROM articles ORDER BY article_id").fetchall()
         story = con.execute("SELECT member_count, outlets FROM stories").fetchall()
     assert result.loaded == [original.article_id] and result.duplicates == ["copy-1"]
@@ -76,7 +78,7 @@ def test_same_content_from_another_source_is_kept_as_a_duplicate_member(settings
 
 
 def test_migrations_are_versioned_and_applied_once(settings):
-    from pipeline.warehouse import migrate, schema_version
+    from pipeline.store.connection import migrate, schema_version
 
     with connect(settings.db) as con:
         version = schema_version(con)

@@ -10,7 +10,8 @@ from pipeline.feeds.health import register_feeds
 from pipeline.feeds.landing import land, landed_refs
 from pipeline.ingest import run_ingest
 from pipeline.maintenance import compact_warehouse, feed_health_report, prune_landing
-from pipeline.warehouse import connect
+from pipeline.store import Warehouse
+from pipeline.store.connection import connect
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 
@@ -42,7 +43,7 @@ def test_compaction_prunes_expired_signatures_and_checkpoints(settings):
 
 def test_feed_health_report_lists_feeds_needing_attention(settings):
     with connect(settings.db) as con:
-        register_feeds(con, [FeedConfig("Good", "https://good.example/rss"), FeedConfig("Bad", "https://bad.example")])
+        register_feeds(Warehouse(con, settings.db), [FeedConfig("Good", "https://good.example/rss"), FeedConfig("Bad", "https://bad.example")])
         con.execute("UPDATE sources SET state = 'active' WHERE name = 'Good'")
         con.execute("UPDATE sources SET state = 'failing', last_error = 'HTTP 503', error_streak = 3 "
                     "WHERE name = 'Bad'")

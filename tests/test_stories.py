@@ -98,20 +98,21 @@ def test_stories_are_incremental_persistent_and_idempotent(settings):
     from pipeline.classify.scorer import get_scorer
     from pipeline.cluster import record_to_item
     from pipeline.load import load_items
-    from pipeline.warehouse import connect
+    from pipeline.store import Warehouse
+    from pipeline.store.connection import connect
 
     items = [record_to_item(r, n) for n, r in enumerate(_records())]
     scorer = get_scorer()
     relevance = {i.article_id: scorer.score(i.title, i.summary) for i in items}
     now = datetime(2026, 6, 25, 14, tzinfo=UTC)
     with connect(settings.db) as con:
-        load_items(con, items[:1], relevance, "run-1", now)
+        load_items(Warehouse(con, settings.db), items[:1], relevance, "run-1", now)
     with connect(settings.db) as con:  # a later run joins the story created by the earlier one
-        load_items(con, items[1:], relevance, "run-2", now)
+        load_items(Warehouse(con, settings.db), items[1:], relevance, "run-2", now)
         before = con.execute("SELECT * FROM articles ORDER BY article_id").fetchall()
         story = con.execute("SELECT story_id, member_count, outlets, headline FROM stories "
                             "WHERE story_id = '1'").fetchall()
-        again = load_items(con, items, relevance, "run-3", now)
+        again = load_items(Warehouse(con, settings.db), items, relevance, "run-3", now)
         after = con.execute("SELECT * FROM articles ORDER BY article_id").fetchall()
     assert story[0][1] == 4 and story[0][2] == ["Outlet A", "Outlet B", "Outlet C"]
     assert story[0][3] == items[0].title
@@ -150,7 +151,8 @@ def test_shared_run_index_extends_to_older_chunks(settings):
     from pipeline.classify.scorer import get_scorer
     from pipeline.cluster import record_to_item
     from pipeline.load import load_items, open_story_index
-    from pipeline.warehouse import connect
+    from pipeline.store import Warehouse
+    from pipeline.store.connection import connect
 
     def item(n, title, text, when):
         return record_to_item({"id": n, "title": title, "text": text, "source": f"Outlet {n}",
@@ -163,11 +165,11 @@ def test_shared_run_index_extends_to_older_chunks(settings):
     scorer = get_scorer()
     relevance = {i.article_id: scorer.score(i.title, i.summary) for i in (first, recent, later_old)}
     with connect(settings.db) as con:
-        load_items(con, [first], relevance, "run-1", T0)
+        load_items(Warehouse(con, settings.db), [first], relevance, "run-1", T0)
     with connect(settings.db) as con:  # one run, two chunks: recent items first, then older ones
-        index = open_story_index(con, [recent], T0)
+        index = open_story_index(Warehouse(con, settings.db), [recent], T0)
         assert "1" not in index  # ten days back is outside the first chunk's window
-        load_items(con, [recent], relevance, "run-2", T0, stories=index)
-        load_items(con, [later_old], relevance, "run-2", T0, stories=index)
+        load_items(Warehouse(con, settings.db), [recent], relevance, "run-2", T0, stories=index)
+        load_items(Warehouse(con, settings.db), [later_old], relevance, "run-2", T0, stories=index)
         stories = dict(con.execute("SELECT article_id, story_id FROM articles").fetchall())
     assert stories["3"] == stories["1"] == "1" and stories["2"] == "2"

@@ -15,8 +15,8 @@ from pipeline.ingest import process, replay_quarantine
 from pipeline.models import Item, Relevance
 from pipeline.normalize import article_id, content_hash
 from pipeline.settings import get_settings
+from pipeline.store.connection import connect
 from pipeline.validate import expectation_specs, validate_items
-from pipeline.warehouse import connect
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 

@@ -10,13 +10,28 @@ WHERE a.relevance_label >= 1 AND a.duplicate_of IS NULL;
 CREATE OR REPLACE VIEW v_digest_articles AS
 SELECT a.* FROM articles a;
 
-CREATE OR REPLACE VIEW v_feed_health AS
-SELECT s.source_id, s.name, s.url, s.state, s.last_status, s.last_error, s.error_streak,
-       s.last_fetch_at, s.last_success_at, s.next_poll_at, s.item_count,
-       (SELECT count(*) FROM articles a
-         WHERE a.source_id = s.source_id AND a.ingested_at >= now() - INTERVAL 1 DAY) AS items_last_day
-FROM sources s
-WHERE s.kind = 'feed';
+-- Feed health as of a moment: the one definition, used by `newswatch feeds`, the digest and v_feed_health.
+-- silent: an active feed whose last day brought under {silent_ratio} of its daily baseline (the {baseline_days}
+-- days before it), once that baseline is at least one item a day.
+CREATE OR REPLACE MACRO feed_health_at(as_of) AS TABLE
+WITH counted AS (
+    SELECT s.*,
+           (SELECT count(*) FROM articles a WHERE a.source_id = s.source_id
+              AND a.ingested_at >= as_of - INTERVAL 1 DAY) AS items_last_day,
+           (SELECT count(*) FROM articles a WHERE a.source_id = s.source_id
+              AND a.ingested_at >= as_of - INTERVAL {baseline_days} DAY
+              AND a.ingested_at < as_of - INTERVAL 1 DAY) / ({baseline_days} - 1) AS baseline_per_day
+    FROM sources s WHERE s.kind = 'feed'
+)
+SELECT source_id, name, url,
+       CASE WHEN state = 'active' AND baseline_per_day >= 1 AND items_last_day < {silent_ratio} * baseline_per_day
+            THEN 'silent' ELSE state END AS state,
+       last_status, last_error, error_streak, item_count, items_last_day,
+       round(baseline_per_day, 2) AS baseline_items_per_day, last_fetch_at, last_success_at, next_poll_at,
+       poll_interval_s, coalesce(tags, []) AS tags
+FROM counted;
+
+CREATE OR REPLACE VIEW v_feed_health AS SELECT * FROM feed_health_at(now());
 
 CREATE OR REPLACE VIEW v_run_summary AS
 SELECT run_id, kind, started_at, finished_at, status, items_seen, loaded, updated, duplicates, quarantined,

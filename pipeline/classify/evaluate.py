@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import duckdb
-
 from pipeline.classify.classifier import Classifier
 from pipeline.classify.train import LabelledItem, breakdown, cross_validate, is_frozen
+from pipeline.store import Warehouse
 
 CLASSIFY_BATCH = 2000  # items per vectorised model call: bounded memory for any input size
 
@@ -53,21 +52,17 @@ def evaluate(classifier: Classifier, items: list[LabelledItem], *, with_cv: bool
     return result
 
 
-def backtest(con: duckdb.DuckDBPyConnection, classifier: Classifier, days: int,
-             now: datetime | None = None) -> dict[str, Any]:
+def backtest(wh: Warehouse, classifier: Classifier, days: int, now: datetime | None = None) -> dict[str, Any]:
     """Re-score the last ``days`` days of articles and list the label changes; writes nothing."""
     now = now or datetime.now(UTC)
-    rows = con.execute(
-        "SELECT article_id, title, coalesce(summary, '') || chr(10) || coalesce(body, ''), relevance_label, "
-        "relevance_score, topics FROM articles WHERE ingested_at >= ? ORDER BY ingested_at, article_id",
-        [now - timedelta(days=days)]).fetchall()
-    verdicts = classifier.classify_many([(title, text) for _, title, text, *_ in rows])
+    rows = wh.articles.verdicts_since(now - timedelta(days=days))
+    verdicts = classifier.classify_many([(row.title, row.text) for row in rows])
     changes = []
-    for (article_id, title, _, old_label, old_score, old_topics), verdict in zip(rows, verdicts, strict=True):
-        if verdict.label != old_label:
-            changes.append({"article_id": article_id, "title": title, "old_label": old_label,
-                            "new_label": verdict.label, "old_score": old_score, "new_score": verdict.score,
-                            "old_topics": list(old_topics or []), "new_topics": list(verdict.topics),
+    for row, verdict in zip(rows, verdicts, strict=True):
+        if verdict.label != row.label:
+            changes.append({"article_id": row.article_id, "title": row.title, "old_label": row.label,
+                            "new_label": verdict.label, "old_score": row.score, "new_score": verdict.score,
+                            "old_topics": list(row.topics), "new_topics": list(verdict.topics),
                             "evidence": [e.get("term") or e.get("learned") for e in verdict.evidence
                                          if "topic" in e or "learned" in e][:8]})
     gained = sum(1 for c in changes if c["new_label"] > (c["old_label"] or 0))

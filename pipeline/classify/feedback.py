@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import json
 import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,11 +13,9 @@ from pipeline.classify.classifier import Classifier
 from pipeline.classify.model import DEFAULT_MODEL
 from pipeline.classify.train import LabelledItem, dev_set_paths, read_labelled, train
 from pipeline.ingest import new_run_id
-from pipeline.load import refresh_stories
 from pipeline.settings import Settings
-from pipeline.store import articles as article_store
-from pipeline.store import labels as label_store
-from pipeline.warehouse import connect
+from pipeline.store import open_warehouse
+from pipeline.store.labels import NewLabel
 
 RESCORE_CHUNK = 2000
 
@@ -31,23 +28,24 @@ def analyst_name() -> str:
     return os.environ.get("NEWSWATCH_ANALYST") or getpass.getuser()
 
 
-def record_labels(settings: Settings, labels: list[label_store.NewLabel], labelled_by: str | None = None) -> int:
+def record_labels(settings: Settings, labels: list[NewLabel], labelled_by: str | None = None) -> int:
     bad = [entry for entry in labels if entry.label not in (0, 1, 2)]
     if bad:
         raise LabelError(f"label must be 0, 1 or 2 (got {bad[0].label} for {bad[0].article_id})")
-    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        unknown = label_store.unknown_articles(con, [entry.article_id for entry in labels])
+    with open_warehouse(settings, write=True, create=False, holder="labelling") as wh:
+        unknown = wh.articles.unknown([entry.article_id for entry in labels])
         if unknown:
             raise LabelError(f"no article {unknown[0]!r} in {settings.db}"
                              + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
-        return label_store.add_labels(con, labels, labelled_by or analyst_name(), datetime.now(UTC))
+        with wh.transaction():
+            return wh.labels.add(labels, labelled_by or analyst_name(), datetime.now(UTC))
 
 
 def warehouse_labelled(settings: Settings) -> list[LabelledItem]:
     if not Path(settings.db).exists():
         return []
-    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        rows = label_store.current_labels(con)
+    with open_warehouse(settings) as wh:
+        rows = wh.labels.current()
     return [LabelledItem(item_id=row.article_id, title=row.title, text=row.text, label=row.label,
                          language=row.language or "unknown", source=row.source_name, origin="warehouse")
             for row in rows]
@@ -85,19 +83,16 @@ def rescore(settings: Settings, classifier: Classifier, days: int | None = None)
     now = datetime.now(UTC)
     summary = RescoreSummary(run_id=new_run_id("rescore", now), classifier_version=classifier.version)
     since = now - timedelta(days=days) if days else None
-    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        con.execute("INSERT INTO runs (run_id, kind, started_at, status) VALUES (?, 'rescore', ?, 'running')",
-                    [summary.run_id, now])
-        in_transaction = False
+    weights = settings.importance_weights
+    with open_warehouse(settings, write=True, create=False, holder=f"rescore run {summary.run_id}") as wh:
+        with wh.transaction():
+            wh.runs.start(summary.run_id, "rescore", now)
         try:
-            for chunk in article_store.verdict_chunks(con, since, RESCORE_CHUNK):
+            for chunk in wh.articles.verdict_chunks(since, RESCORE_CHUNK):
                 verdicts = classifier.classify_many([(a.title, a.text) for a in chunk])
-                con.execute("BEGIN")
-                in_transaction = True
-                article_store.write_verdicts(con, {a.article_id: v for a, v in zip(chunk, verdicts, strict=True)})
-                refresh_stories(con, sorted({a.story_id for a in chunk if a.story_id}))
-                con.execute("COMMIT")
-                in_transaction = False
+                with wh.transaction():
+                    wh.articles.write_verdicts({a.article_id: v for a, v in zip(chunk, verdicts, strict=True)})
+                    wh.stories.refresh(sorted({a.story_id for a in chunk if a.story_id}), weights.stored_sql("a"))
                 summary.articles += len(chunk)
                 for article, verdict in zip(chunk, verdicts, strict=True):
                     if verdict.label != article.label:
@@ -107,13 +102,13 @@ def rescore(settings: Settings, classifier: Classifier, days: int | None = None)
                         else:
                             summary.lowered += 1
         except Exception as exc:
-            if in_transaction:
-                con.execute("ROLLBACK")
-            con.execute("UPDATE runs SET status = 'failed', finished_at = ?, details = ? WHERE run_id = ?",
-                        [datetime.now(UTC), json.dumps({"error": repr(exc)}), summary.run_id])
+            with wh.transaction():
+                wh.runs.fail(summary.run_id, repr(exc), _counters(summary), summary.to_dict(), datetime.now(UTC))
             raise
-        con.execute("UPDATE runs SET status = 'success', finished_at = ?, items_seen = ?, updated = ?, details = ? "
-                    "WHERE run_id = ?", [datetime.now(UTC), summary.articles, summary.changed,
-                                         json.dumps(summary.to_dict()), summary.run_id])
+        with wh.transaction():
+            wh.runs.finish(summary.run_id, _counters(summary), summary.to_dict(), datetime.now(UTC))
     return summary
 
+
+def _counters(summary: RescoreSummary) -> dict[str, int]:
+    return {"items_seen": summary.articles, "updated": summary.changed}

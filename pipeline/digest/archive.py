@@ -11,7 +11,8 @@ from pipeline.digest.build import TOP_STORIES, Digest, build_digest
 from pipeline.digest.chart import volume_chart_png
 from pipeline.digest.render import render_html, render_markdown, render_text
 from pipeline.settings import Settings
-from pipeline.warehouse import connect
+from pipeline.store import open_warehouse
+from pipeline.store.digests import DigestRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +52,11 @@ def make_digest(settings: Settings, day: date, out_dir: Path | None = None) -> A
     """Build the digest for ``day`` from the warehouse, archive it, and record it in ``digests``."""
     out_dir = Path(out_dir or settings.digest_dir)
     now = datetime.now(UTC)
-    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        digest = build_digest(con, day, now, settings.importance_weights)
+    with open_warehouse(settings, write=True, holder=f"digest {day}") as wh:
+        digest = build_digest(wh, day, now, settings.importance_weights)
         archived = write_digest(digest, out_dir)
-        con.execute(
-            "INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [day, now, archived.relevant_stories, archived.relevant_articles, str(archived.html_path),
-             str(archived.text_path), str(archived.markdown_path)])
+        with wh.transaction():
+            wh.digests.record(DigestRecord(day, now, archived.relevant_stories, archived.relevant_articles,
+                                           str(archived.html_path), str(archived.text_path),
+                                           str(archived.markdown_path)))
     return archived

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import duckdb
-import pyarrow as pa
-
+from pipeline.baseline import BASELINE_DAYS
+from pipeline.feeds.health import feed_health
 from pipeline.importance import ImportanceWeights
+from pipeline.store import Warehouse
 
-BASELINE_DAYS = 14
 SPIKE_RATIO = 2.0
 SPIKE_MIN_STORIES = 3
 TOP_STORIES = 15
@@ -107,76 +106,46 @@ def _evidence_terms(raw: str | None, limit: int = 6) -> list[str]:
     return terms[:limit]
 
 
-def build_digest(con: duckdb.DuckDBPyConnection, day: date, now: datetime,
-                 weights: ImportanceWeights | None = None) -> Digest:
+def build_digest(wh: Warehouse, day: date, now: datetime, weights: ImportanceWeights | None = None) -> Digest:
     weights = weights or ImportanceWeights()
-    rows = con.execute(
-        """
-        WITH day_stories AS (
-            SELECT story_id, max(relevance_score) AS score, max(relevance_label) AS label, count(*) AS today
-            FROM v_digest_articles WHERE digest_day = ? AND relevance_label >= 1 GROUP BY story_id
-        ),
-        earlier AS (
-            SELECT story_id, count(*) AS members FROM v_digest_articles
-            WHERE digest_day < ? AND story_id IN (SELECT story_id FROM day_stories) GROUP BY story_id
-        )
-        SELECT ds.story_id, ds.score, ds.label, st.first_seen, coalesce(e.members, 0), ds.today,
-               coalesce(st.importance, 0) + ? * (e.members IS NULL)::INTEGER + ? * ln(1 + ds.today) AS rank,
-               st.primary_topic
-        FROM day_stories ds LEFT JOIN stories st USING (story_id) LEFT JOIN earlier e USING (story_id)
-        ORDER BY rank DESC, ds.label DESC, ds.score DESC, ds.story_id
-        """, [day, day, weights.new_today, weights.today]).fetchall()
-    members_by_story: dict[str, list[tuple[Any, ...]]] = {}
-    if rows:
-        con.register("digest_stories", pa.table({"story_id": [r[0] for r in rows]}))
-        for member in con.execute(
-            """
-            SELECT a.story_id, a.article_id, a.title, a.url, a.source_name, a.language, a.published_at,
-                   a.published_precision, a.summary, a.topics, a.evidence, a.relevance_score, a.duplicate_of
-            FROM articles a JOIN digest_stories USING (story_id)
-            ORDER BY a.story_id, a.duplicate_of IS NOT NULL, a.relevance_score DESC, a.ingested_at, a.article_id
-            """).fetchall():
-            members_by_story.setdefault(member[0], []).append(member[1:])
-        con.unregister("digest_stories")
+    rows = wh.digests.day_stories(day, weights.new_today, weights.today)
+    members_by_story = wh.digests.members([r.story_id for r in rows])
     stories: list[DigestStory] = []
-    for story_id, score, label, first_seen, earlier, today, rank, primary_topic in rows:
-        members_rows = members_by_story[story_id]
+    for row in rows:
+        members_rows = members_by_story[row.story_id]
         lead = members_rows[0]
-        members = [Member(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in members_rows]
+        members = [Member(m.article_id, m.title, m.url, m.source_name, m.language, m.published_at,
+                          m.published_precision) for m in members_rows]
         outlets = sorted({m.source_name for m in members})
         languages = sorted({m.language for m in members if m.language})
         stories.append(DigestStory(
-            story_id=story_id, headline=lead[1], url=lead[2], summary=(lead[7] or "")[:400], score=score,
-            label=label, topics=_primary_topics(primary_topic, list(lead[8] or [])),
-            evidence=_evidence_terms(lead[9]), outlets=outlets, languages=languages, first_seen=first_seen,
-            members=members, status="developing" if earlier else "new", importance=float(rank),
-            why=weights.explain(len(outlets), len(languages), int(today)), new_today=int(today),
+            story_id=row.story_id, headline=lead.title, url=lead.url, summary=(lead.summary or "")[:400],
+            score=row.score, label=row.label, topics=_primary_topics(row.primary_topic, lead.topics),
+            evidence=_evidence_terms(lead.evidence), outlets=outlets, languages=languages,
+            first_seen=row.first_seen, members=members, status="developing" if row.earlier_members else "new",
+            importance=float(row.rank), why=weights.explain(len(outlets), len(languages), int(row.today)),
+            new_today=int(row.today),
         ))
     by_topic: dict[str, list[DigestStory]] = {}
     for story in stories:  # each story once, under its primary topic
         if story.topics:
             by_topic.setdefault(story.topics[0], []).append(story)
-    volume = _topic_volume(con, day)
+    volume = _topic_volume(wh, day)
     return Digest(
         day=day, built_at=now, stories=stories,
         by_topic=dict(sorted(by_topic.items(), key=lambda kv: (-len(kv[1]), kv[0]))),
-        spikes=_spikes(volume, day), volume=volume, counts=_counts(con, day, len(stories)),
-        quarantined=_quarantined(con, day), feed_problems=_feed_problems(con), validation=_validation(con, day),
+        spikes=_spikes(volume, day), volume=volume,
+        counts={**wh.digests.day_counts(day), "relevant_stories": len(stories)},
+        quarantined=wh.quarantine.opened_on(day), feed_problems=_feed_problems(wh),
+        validation=wh.quarantine.caught_on(day),
     )
 
 
-def _topic_volume(con: duckdb.DuckDBPyConnection, day: date) -> dict[str, list[tuple[date, int]]]:
+def _topic_volume(wh: Warehouse, day: date) -> dict[str, list[tuple[date, int]]]:
     start = day - timedelta(days=BASELINE_DAYS)
-    rows = con.execute(
-        """
-        SELECT topic, digest_day, count(DISTINCT story_id)
-        FROM (SELECT unnest(topics) AS topic, digest_day, story_id FROM v_digest_articles
-              WHERE relevance_label >= 1 AND digest_day BETWEEN ? AND ?)
-        GROUP BY ALL
-        """, [start, day]).fetchall()
     days = [start + timedelta(days=n) for n in range(BASELINE_DAYS + 1)]
     counts: dict[str, dict[date, int]] = {}
-    for topic, when, n in rows:
+    for topic, when, n in wh.digests.topic_volume(start, day):
         counts.setdefault(topic, {})[when] = n
     return {topic: [(d, per_day.get(d, 0)) for d in days] for topic, per_day in sorted(counts.items())}
 
@@ -200,41 +169,5 @@ def _spikes(volume: dict[str, list[tuple[date, int]]], day: date) -> list[TopicS
     return sorted(spikes, key=lambda s: -s.today)
 
 
-def _counts(con: duckdb.DuckDBPyConnection, day: date, relevant_stories: int) -> dict[str, int]:
-    row = con.execute(
-        """
-        SELECT count(*), count(*) FILTER (WHERE relevance_label >= 1),
-               count(*) FILTER (WHERE relevance_label = 2), count(*) FILTER (WHERE duplicate_of IS NOT NULL),
-               count(DISTINCT source_id)
-        FROM v_digest_articles WHERE digest_day = ?
-        """, [day]).fetchall()[0]
-    return {"articles": row[0], "relevant_articles": row[1], "core_articles": row[2], "duplicates": row[3],
-            "sources": row[4], "relevant_stories": relevant_stories}
-
-
-def _quarantined(con: duckdb.DuckDBPyConnection, day: date) -> list[dict[str, Any]]:
-    rows = con.execute(
-        "SELECT quarantine_id, source_id, reasons FROM quarantine WHERE status = 'open' "
-        "AND CAST(created_at AT TIME ZONE 'UTC' AS DATE) = ? ORDER BY created_at, quarantine_id LIMIT 50",
-        [day]).fetchall()
-    return [{"id": r[0], "source_id": r[1],
-             "reasons": sorted({x["expectation"] for x in json.loads(r[2])})} for r in rows]
-
-
-def _validation(con: duckdb.DuckDBPyConnection, day: date) -> list[dict[str, Any]]:
-    """Per expectation, how many rows it caught in the day's validation runs (only those that caught any)."""
-    rows = con.execute(
-        """
-        SELECT r.value ->> 'expectation' AS expectation, r.value ->> 'severity' AS severity,
-               sum(CAST(r.value ->> 'unexpected_count' AS BIGINT)) AS caught
-        FROM validation_runs v, json_each(v.results) r
-        WHERE CAST(v.ran_at AT TIME ZONE 'UTC' AS DATE) = ?
-        GROUP BY ALL HAVING caught > 0 ORDER BY caught DESC, expectation
-        """, [day]).fetchall()
-    return [{"expectation": r[0], "severity": r[1], "rows": int(r[2])} for r in rows]
-
-
-def _feed_problems(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    from pipeline.feeds.health import feed_health
-
-    return [f for f in feed_health(con) if f["state"] in ("failing", "silent", "retired")]
+def _feed_problems(wh: Warehouse) -> list[dict[str, Any]]:
+    return [f for f in feed_health(wh) if f["state"] in ("failing", "silent", "retired")]

@@ -17,7 +17,7 @@ from pathlib import Path
 from pipeline.digest.archive import ArchivedDigest, make_digest
 from pipeline.digest.render import SUBJECT_TEMPLATE
 from pipeline.settings import Settings
-from pipeline.warehouse import connect
+from pipeline.store import open_warehouse
 
 
 class DigestSendError(RuntimeError):
@@ -93,22 +93,15 @@ def smtp_send(smtp: SmtpSettings, message: EmailMessage) -> dict[str, str]:
             for address, (code, reply) in refused.items()}
 
 
-def _already_sent(settings: Settings, day: date, recipient: str) -> bool:
-    """A recipient counts as served when a 'sent' row names it alone, or (rows written before per-recipient
-    accounting) inside a comma-joined list."""
-    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        rows = con.execute("SELECT count(*) FROM digest_sends WHERE digest_date = ? AND status = 'sent' "
-                           "AND list_contains(string_split(recipients, ','), ?)", [day, recipient]).fetchall()
-    return rows[0][0] > 0
+def _already_sent(settings: Settings, day: date, recipients: list[str]) -> set[str]:
+    with open_warehouse(settings) as wh:
+        return {r for r in recipients if wh.digests.already_sent(day, r)}
 
 
 def _record(settings: Settings, day: date, outcomes: dict[str, str | None], message_id: str | None) -> None:
     """One ledger row per recipient: 'sent', or 'failed' with the reason."""
-    now = datetime.now(UTC)
-    with connect(settings.db, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        for recipient, error in sorted(outcomes.items()):
-            con.execute("INSERT INTO digest_sends VALUES (?, ?, ?, ?, ?, ?)",
-                        [day, recipient, now, "failed" if error else "sent", error, message_id])
+    with open_warehouse(settings, write=True, holder=f"digest {day} send") as wh, wh.transaction():
+        wh.digests.record_sends(day, outcomes, message_id, datetime.now(UTC))
 
 
 def send_digest(settings: Settings, day: date, smtp: SmtpSettings, *, sender: str, recipients: list[str],
@@ -118,7 +111,8 @@ def send_digest(settings: Settings, day: date, smtp: SmtpSettings, *, sender: st
     wanted = recipients_key(recipients).split(",") if recipients_key(recipients) else []
     if not wanted:
         raise DigestSendError("no recipients (set NEWSWATCH_DIGEST_TO)")
-    pending = wanted if force else [r for r in wanted if not _already_sent(settings, day, r)]
+    served = set() if force else _already_sent(settings, day, wanted)
+    pending = [r for r in wanted if r not in served]
     if not pending:
         return SendResult(day, ",".join(wanted), "skipped", None)
     archived = archived or make_digest(settings, day)
@@ -141,15 +135,13 @@ def send_digest(settings: Settings, day: date, smtp: SmtpSettings, *, sender: st
 
 def archived_digest(settings: Settings, day: date) -> ArchivedDigest | None:
     """The already archived digest for ``day`` (as recorded in ``digests``), if its files still exist."""
-    with connect(settings.db, read_only=True, lock_timeout_s=settings.db_lock_timeout_s) as con:
-        rows = con.execute("SELECT html_path, text_path, markdown_path, relevant_stories, relevant_articles "
-                           "FROM digests WHERE digest_date = ?", [day]).fetchall()
-    if not rows:
+    with open_warehouse(settings) as wh:
+        record = wh.digests.archived(day)
+    if record is None:
         return None
-    html, text, markdown, stories, articles = rows[0]
-    html_path = Path(html)
-    archived = ArchivedDigest(day=day, html_path=html_path, text_path=Path(text), markdown_path=Path(markdown),
-                              chart_path=html_path.with_suffix(".png"), relevant_stories=stories,
-                              relevant_articles=articles)
+    html_path = Path(record.html_path)
+    archived = ArchivedDigest(day=day, html_path=html_path, text_path=Path(record.text_path),
+                              markdown_path=Path(record.markdown_path), chart_path=html_path.with_suffix(".png"),
+                              relevant_stories=record.relevant_stories, relevant_articles=record.relevant_articles)
     paths = (archived.html_path, archived.text_path, archived.chart_path)
     return archived if all(p.exists() for p in paths) else None

@@ -1,1 +1,6 @@
-"""The storage layer: one module per aggregate, all SQL of the package behind plain functions."""
+"""The storage layer: all SQL of the package, one repository per aggregate behind a ``Warehouse``."""
+
+from pipeline.store.connection import WarehouseBusy, WarehouseMissing
+from pipeline.store.warehouse import Warehouse, open_warehouse
+
+__all__ = ["Warehouse", "WarehouseBusy", "WarehouseMissing", "open_warehouse"]

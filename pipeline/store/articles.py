@@ -1,4 +1,4 @@
-"""Articles as the relevance stage sees them: read texts in chunks, write new verdicts."""
+"""Articles and their revisions: the load's reads and writes, the relevance stage's reads and re-scores."""
 
 from __future__ import annotations
 
@@ -6,11 +6,45 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-import duckdb
 import pyarrow as pa
 
-from pipeline.models import Relevance
+from pipeline.models import KnownArticle, Relevance
+from pipeline.store.connection import Connection
+
+ARTICLE_SCHEMA = pa.schema([
+    ("article_id", pa.string()), ("source_kind", pa.string()), ("source_id", pa.string()),
+    ("source_name", pa.string()), ("guid", pa.string()), ("url", pa.string()),
+    ("canonical_url", pa.string()), ("title", pa.string()), ("summary", pa.string()),
+    ("summary_html", pa.string()), ("body", pa.string()), ("author", pa.string()),
+    ("tags", pa.list_(pa.string())), ("published_at", pa.timestamp("us", tz="UTC")),
+    ("published_precision", pa.string()), ("updated_at", pa.timestamp("us", tz="UTC")),
+    ("ingested_at", pa.timestamp("us", tz="UTC")), ("last_seen_at", pa.timestamp("us", tz="UTC")),
+    ("first_run_id", pa.string()), ("language", pa.string()), ("content_hash", pa.string()),
+    ("title_key", pa.string()), ("relevance_score", pa.float64()), ("relevance_label", pa.int8()),
+    ("topics", pa.list_(pa.string())), ("evidence", pa.string()), ("classifier_version", pa.string()),
+    ("story_id", pa.string()), ("duplicate_of", pa.string()), ("flags", pa.list_(pa.string())),
+    ("revision", pa.int32()), ("digest_day", pa.date32()),
+])
+REVISION_SCHEMA = pa.schema([
+    ("article_id", pa.string()), ("revision", pa.int32()), ("title", pa.string()), ("summary", pa.string()),
+    ("content_hash", pa.string()), ("seen_at", pa.timestamp("us", tz="UTC")), ("run_id", pa.string()),
+])
+_COLUMNS = ", ".join(ARTICLE_SCHEMA.names)
+# what a revision may change; identity, first sighting and story membership stay
+REVISABLE = ("title", "summary", "summary_html", "body", "author", "tags", "updated_at", "last_seen_at",
+             "content_hash", "title_key", "relevance_score", "relevance_label", "topics", "evidence",
+             "classifier_version", "flags", "revision")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """What the load needs to know about an article already in the warehouse."""
+
+    content_hash: str
+    revision: int
+    story_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,39 +54,122 @@ class StoredVerdict:
     title: str
     text: str
     label: int | None
+    score: float | None = None
+    topics: tuple[str, ...] = ()
 
 
-def verdict_chunks(con: duckdb.DuckDBPyConnection, since: datetime | None, chunk: int) -> Iterator[
-        list[StoredVerdict]]:
-    """Articles ingested since ``since`` (all when None), in stable order, ``chunk`` at a time."""
-    last = ""
-    while True:
-        rows = con.execute(
-            "SELECT article_id, story_id, title, coalesce(summary, '') || chr(10) || coalesce(body, ''), "
-            "relevance_label FROM articles WHERE article_id > ? AND (? IS NULL OR ingested_at >= ?) "
-            "ORDER BY article_id LIMIT ?", [last, since, since, chunk]).fetchall()
+class ArticleStore:
+    def __init__(self, con: Connection) -> None:
+        self._con = con
+
+    def stored(self, article_ids: list[str]) -> dict[str, StoredArticle]:
+        if not article_ids:
+            return {}
+        self._con.register("incoming_ids", pa.table({"article_id": article_ids}))
+        try:
+            rows = self._con.execute("SELECT a.article_id, a.content_hash, a.revision, a.story_id FROM articles a "
+                                     "JOIN incoming_ids USING (article_id)").fetchall()
+        finally:
+            self._con.unregister("incoming_ids")
+        return {r[0]: StoredArticle(r[1], r[2], r[3]) for r in rows}
+
+    def same_article_candidates(self, content_hashes: list[str], canonical_urls: list[str | None]) -> list[
+            KnownArticle]:
+        """Originals with one of these content hashes or canonical URLs, oldest first."""
+        if not content_hashes:
+            return []
+        self._con.register("probe", pa.table({"content_hash": content_hashes, "canonical_url": canonical_urls}))
+        try:
+            rows = self._con.execute(
+                """
+                SELECT DISTINCT a.article_id, a.story_id, a.content_hash, a.canonical_url, a.ingested_at
+                FROM articles a
+                WHERE a.duplicate_of IS NULL AND (
+                      a.content_hash IN (SELECT content_hash FROM probe)
+                   OR a.canonical_url IN (SELECT canonical_url FROM probe WHERE canonical_url IS NOT NULL))
+                ORDER BY a.ingested_at, a.article_id
+                """).fetchall()
+        finally:
+            self._con.unregister("probe")
+        return [KnownArticle(*row[:4]) for row in rows]
+
+    def insert(self, rows: list[dict[str, Any]]) -> None:
+        """New articles, one set-based insert (rows carry every column of ARTICLE_SCHEMA)."""
         if not rows:
             return
-        yield [StoredVerdict(*row) for row in rows]
-        last = rows[-1][0]
+        self._con.register("new_articles", pa.Table.from_pylist(rows, schema=ARTICLE_SCHEMA))
+        try:
+            self._con.execute(f"INSERT INTO articles ({_COLUMNS}) SELECT {_COLUMNS} FROM new_articles")
+        finally:
+            self._con.unregister("new_articles")
 
+    def revise(self, article_id: str, changes: dict[str, Any], published_at: datetime | None) -> None:
+        """A new revision of an article: the REVISABLE columns replaced, a missing date filled in."""
+        columns = [c for c in REVISABLE if c in changes]
+        self._con.execute(
+            f"UPDATE articles SET {', '.join(f'{c} = ?' for c in columns)}, "
+            "published_at = coalesce(published_at, ?) WHERE article_id = ?",
+            [changes[c] for c in columns] + [published_at, article_id])
 
-def write_verdicts(con: duckdb.DuckDBPyConnection, verdicts: dict[str, Relevance]) -> None:
-    """Replace score, label, topics, evidence and classifier version of the given articles (in the caller's
-    transaction)."""
-    table = pa.table({
-        "article_id": list(verdicts),
-        "score": [v.score for v in verdicts.values()],
-        "label": pa.array([v.label for v in verdicts.values()], pa.int8()),
-        "topics": pa.array([list(v.topics) for v in verdicts.values()], pa.list_(pa.string())),
-        "evidence": [json.dumps(list(v.evidence), ensure_ascii=False) for v in verdicts.values()],
-        "version": [v.version for v in verdicts.values()],
-    })
-    con.register("new_verdicts", table)
-    try:
-        con.execute(
-            "UPDATE articles SET relevance_score = n.score, relevance_label = n.label, topics = n.topics, "
-            "evidence = n.evidence::JSON, classifier_version = n.version FROM new_verdicts n "
-            "WHERE articles.article_id = n.article_id")
-    finally:
-        con.unregister("new_verdicts")
+    def add_revisions(self, revisions: list[dict[str, Any]]) -> None:
+        if not revisions:
+            return
+        self._con.register("new_revisions", pa.Table.from_pylist(revisions, schema=REVISION_SCHEMA))
+        try:
+            self._con.execute("INSERT INTO article_revisions SELECT article_id, revision, title, summary, "
+                              "content_hash, seen_at, run_id FROM new_revisions")
+        finally:
+            self._con.unregister("new_revisions")
+
+    def unknown(self, article_ids: list[str]) -> list[str]:
+        """The ids among ``article_ids`` that name no stored article."""
+        known = {row[0] for row in self._con.execute(
+            "SELECT article_id FROM articles WHERE list_contains(?, article_id)", [article_ids]).fetchall()}
+        return [a for a in article_ids if a not in known]
+
+    def counts(self) -> dict[str, int]:
+        articles, relevant, core = self._con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE relevance_label >= 1), "
+            "count(*) FILTER (WHERE relevance_label = 2) FROM articles").fetchall()[0]
+        return {"articles": articles, "relevant": relevant, "core": core}
+
+    def verdicts_since(self, since: datetime) -> list[StoredVerdict]:
+        """Articles ingested since ``since``, oldest first, with their stored verdict (for a backtest)."""
+        rows = self._con.execute(
+            "SELECT article_id, story_id, title, coalesce(summary, '') || chr(10) || coalesce(body, ''), "
+            "relevance_label, relevance_score, topics FROM articles WHERE ingested_at >= ? "
+            "ORDER BY ingested_at, article_id", [since]).fetchall()
+        return [StoredVerdict(r[0], r[1], r[2], r[3], r[4], r[5], tuple(r[6] or ())) for r in rows]
+
+    def verdict_chunks(self, since: datetime | None, chunk: int) -> Iterator[list[StoredVerdict]]:
+        """Articles ingested since ``since`` (all when None), in stable order, ``chunk`` at a time."""
+        last = ""
+        while True:
+            rows = self._con.execute(
+                "SELECT article_id, story_id, title, coalesce(summary, '') || chr(10) || coalesce(body, ''), "
+                "relevance_label FROM articles WHERE article_id > ? AND (? IS NULL OR ingested_at >= ?) "
+                "ORDER BY article_id LIMIT ?", [last, since, since, chunk]).fetchall()
+            if not rows:
+                return
+            yield [StoredVerdict(*row) for row in rows]
+            last = rows[-1][0]
+
+    def write_verdicts(self, verdicts: dict[str, Relevance]) -> None:
+        """Replace score, label, topics, evidence and classifier version of the given articles (in the caller's
+        transaction)."""
+        table = pa.table({
+            "article_id": list(verdicts),
+            "score": [v.score for v in verdicts.values()],
+            "label": pa.array([v.label for v in verdicts.values()], pa.int8()),
+            "topics": pa.array([list(v.topics) for v in verdicts.values()], pa.list_(pa.string())),
+            "evidence": [json.dumps(list(v.evidence), ensure_ascii=False) for v in verdicts.values()],
+            "version": [v.version for v in verdicts.values()],
+        })
+        self._con.register("new_verdicts", table)
+        try:
+            self._con.execute(
+                "UPDATE articles SET relevance_score = n.score, relevance_label = n.label, topics = n.topics, "
+                "evidence = n.evidence::JSON, classifier_version = n.version FROM new_verdicts n "
+                "WHERE articles.article_id = n.article_id")
+        finally:
+            self._con.unregister("new_verdicts")

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-import duckdb
+from pipeline.store.connection import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,36 +26,28 @@ class LabelledArticle:
     source_name: str
 
 
-def unknown_articles(con: duckdb.DuckDBPyConnection, article_ids: list[str]) -> list[str]:
-    known = {row[0] for row in con.execute(
-        "SELECT article_id FROM articles WHERE list_contains(?, article_id)", [article_ids]).fetchall()}
-    return [a for a in article_ids if a not in known]
+class LabelStore:
+    def __init__(self, con: Connection) -> None:
+        self._con = con
 
-
-def add_labels(con: duckdb.DuckDBPyConnection, labels: list[NewLabel], labelled_by: str, now: datetime) -> int:
-    """Append the judgements with the stored verdict of the classifier at this moment; one transaction."""
-    con.execute("BEGIN")
-    try:
+    def add(self, labels: list[NewLabel], labelled_by: str, now: datetime) -> int:
+        """Append the judgements with the stored verdict of the classifier at this moment (in the caller's
+        transaction)."""
         for entry in labels:
-            con.execute(
+            self._con.execute(
                 "INSERT INTO labels SELECT ?, article_id, ?, ?, ?, ?, classifier_version, relevance_label "
                 "FROM articles WHERE article_id = ?",
                 [uuid.uuid4().hex, entry.label, entry.note, labelled_by, now, entry.article_id])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    return len(labels)
+        return len(labels)
 
-
-def current_labels(con: duckdb.DuckDBPyConnection) -> list[LabelledArticle]:
-    """The newest judgement per article, with the article's text, oldest article first."""
-    rows = con.execute(
-        """
-        SELECT l.article_id, arg_max(l.label, l.labelled_at), any_value(a.title),
-               any_value(coalesce(a.summary, '') || chr(10) || coalesce(a.body, '')), any_value(a.language),
-               any_value(a.source_name)
-        FROM labels l JOIN articles a USING (article_id)
-        GROUP BY l.article_id ORDER BY l.article_id
-        """).fetchall()
-    return [LabelledArticle(*row) for row in rows]
+    def current(self) -> list[LabelledArticle]:
+        """The newest judgement per article, with the article's text, oldest article first."""
+        rows = self._con.execute(
+            """
+            SELECT l.article_id, arg_max(l.label, l.labelled_at), any_value(a.title),
+                   any_value(coalesce(a.summary, '') || chr(10) || coalesce(a.body, '')), any_value(a.language),
+                   any_value(a.source_name)
+            FROM labels l JOIN articles a USING (article_id)
+            GROUP BY l.article_id ORDER BY l.article_id
+            """).fetchall()
+        return [LabelledArticle(*row) for row in rows]

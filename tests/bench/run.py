@@ -41,7 +41,7 @@ def run_size(size: int) -> dict[str, Any]:
     from pipeline.feeds.landing import land
     from pipeline.ingest import process
     from pipeline.settings import Settings
-    from pipeline.warehouse import connect
+    from pipeline.store.connection import connect
     from tests.bench.corpus import CorpusSpec, bodies
 
     spec = CorpusSpec(items=size)
@@ -169,7 +169,7 @@ def dedup_curve(size: int, step: int, run_size: int = 10_000) -> dict[str, Any]:
 def digest_at_scale(articles: int = 1_000_000, per_day: int = 5000) -> dict[str, Any]:
     """Time the digest query on a warehouse of ``articles`` rows (generated in SQL, ``per_day`` a day)."""
     from pipeline.digest.build import build_digest
-    from pipeline.warehouse import connect
+    from pipeline.store.connection import connect
 
     db = Path(tempfile.mkdtemp(prefix="newswatch-digest-")) / "digest.duckdb"
     topics = "['nato', 'eu_defence', 'ukraine_war', 'russia_threat', 'us_europe']"

@@ -1,0 +1,149 @@
+"""The DuckDB file: opening it under the single-writer lock, saying who holds it, and versioned migrations.
+
+DuckDB lets one process open a file for writing and refuses every other process meanwhile (read-only opens
+included), so writers and readers both take the same file lock. A writer records who it is beside the lock,
+so a reader that has to wait can say for what."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+from filelock import FileLock, Timeout
+
+from pipeline.baseline import BASELINE_DAYS, SILENT_RATIO
+from pipeline.settings import PROJECT_ROOT
+
+MIGRATIONS_DIR = PROJECT_ROOT / "warehouse" / "migrations"
+VIEWS_FILE = PROJECT_ROOT / "warehouse" / "views.sql"
+_MIGRATION_NAME = re.compile(r"^(?P<version>\d{3,})_(?P<name>[\w-]+)\.sql$")
+
+Connection = duckdb.DuckDBPyConnection
+
+
+class WarehouseMissing(FileNotFoundError):
+    """A command that only reads was pointed at a warehouse file that does not exist."""
+
+
+class WarehouseBusy(TimeoutError):
+    """Another process held the warehouse longer than this command was willing to wait."""
+
+
+def _holder_file(db_path: Path) -> Path:
+    return Path(str(db_path) + ".holder.json")
+
+
+def describe_holder(db_path: Path) -> str:
+    """Who holds the writer lock, as the writer described itself ("ingest run X (pid 123) since ...")."""
+    try:
+        info = json.loads(_holder_file(db_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "another process"
+    return f"{info.get('holder', 'a writer')} (pid {info.get('pid')}) since {info.get('since')}"
+
+
+def _acquire(lock: FileLock, db_path: Path, timeout_s: float) -> None:
+    try:
+        lock.acquire(timeout=0)
+        return
+    except Timeout:
+        pass
+    print(f"warehouse busy: {describe_holder(db_path)} holds {db_path}; waiting up to {timeout_s:g} s",
+          file=sys.stderr)
+    try:
+        lock.acquire(timeout=timeout_s)
+    except Timeout:
+        raise WarehouseBusy(f"warehouse busy: {describe_holder(db_path)} holds {db_path} "
+                            f"(gave up after {timeout_s:g} s)") from None
+
+
+@contextmanager
+def connect(db_path: Path, *, read_only: bool = False, lock_timeout_s: float = 600.0, create: bool = True,
+            holder: str = "") -> Iterator[Connection]:
+    """A connection to the warehouse, migrated to the latest schema when opened for writing.
+
+    ``create=False`` refuses a path where no warehouse exists (a typo must not make an empty one);
+    ``holder`` describes this writer to readers that have to wait for it."""
+    db_path = Path(db_path)
+    holder = holder or ("a reader" if read_only else "a writer")
+    if not db_path.exists():
+        if not create:
+            raise WarehouseMissing(f"no warehouse at {db_path} (run `newswatch ingest` first, or check --db / "
+                                   "NEWSWATCH_DB)")
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(db_path) + ".lock")
+    _acquire(lock, db_path, lock_timeout_s)
+    holder_file = _holder_file(db_path)
+    try:
+        holder_file.write_text(json.dumps({"holder": holder, "pid": os.getpid(),
+                                           "since": datetime.now(UTC).isoformat(timespec="seconds")}),
+                               encoding="utf-8")
+        if read_only and db_path.exists():
+            con = duckdb.connect(str(db_path), read_only=True)
+        else:
+            con = duckdb.connect(str(db_path))
+            migrate(con)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            yield con
+        finally:
+            con.close()
+    finally:
+        holder_file.unlink(missing_ok=True)
+        lock.release()
+
+
+def pending_migrations(con: Connection) -> list[Path]:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+        "applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    files = sorted(p for p in MIGRATIONS_DIR.glob("*.sql") if _MIGRATION_NAME.match(p.name))
+    return [p for p in files if int(_MIGRATION_NAME.match(p.name)["version"]) not in applied]  # type: ignore[index]
+
+
+def migrate(con: Connection) -> list[str]:
+    """Apply every migration not yet applied, each in its own transaction, then recreate the views."""
+    applied: list[str] = []
+    for path in pending_migrations(con):
+        match = _MIGRATION_NAME.match(path.name)
+        assert match is not None
+        con.execute("BEGIN")
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                [int(match["version"]), match["name"], datetime.now(UTC)],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(path.name)
+    con.execute(views_sql())
+    return applied
+
+
+def views_sql() -> str:
+    """warehouse/views.sql with the shared constants filled in (defined once, in pipeline.baseline)."""
+    text = VIEWS_FILE.read_text(encoding="utf-8")
+    return text.replace("{baseline_days}", str(BASELINE_DAYS)).replace("{silent_ratio}", str(SILENT_RATIO))
+
+
+def scalar(con: Connection, sql: str, params: list[object] | None = None) -> object:
+    """First column of the first row. Fetches the whole result: DuckDB 2 refuses new work on a
+    connection whose previous result was only partly read."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
+def schema_version(con: Connection) -> int:
+    return int(scalar(con, "SELECT coalesce(max(version), 0) FROM schema_migrations"))  # type: ignore[arg-type]

@@ -1,0 +1,89 @@
+"""Quarantine and validation results: items that failed validation, kept whole with the reasons until a fix
+lets them load, and every validation run's outcome."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from pipeline.models import Item, item_from_json, item_to_json
+from pipeline.store.connection import Connection
+
+
+class QuarantineStore:
+    def __init__(self, con: Connection) -> None:
+        self._con = con
+
+    def put(self, rejected: list[tuple[str, Item, list[dict[str, Any]]]], run_id: str, now: datetime) -> None:
+        """Record each rejected (quarantine_id, item, reasons) once; a later sighting refreshes reasons and run."""
+        for quarantine_id, item, reasons in rejected:
+            self._con.execute(
+                """
+                INSERT INTO quarantine (quarantine_id, run_id, source_id, article_id, item, reasons, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (quarantine_id) DO UPDATE SET run_id = excluded.run_id, reasons = excluded.reasons
+                """,
+                [quarantine_id, run_id, item.source_id, item.article_id,
+                 json.dumps(item_to_json(item), ensure_ascii=False, default=str), json.dumps(reasons), now])
+
+    def release(self, article_ids: list[str], now: datetime) -> int:
+        """Mark open rows as released once their article has loaded (after a fix)."""
+        if not article_ids:
+            return 0
+        return len(self._con.execute(
+            "UPDATE quarantine SET status = 'released', released_at = ? "
+            "WHERE status = 'open' AND list_contains(?, article_id) RETURNING quarantine_id",
+            [now, article_ids]).fetchall())
+
+    def record_validation(self, run_id: str, ran_at: datetime, success: bool, rows_checked: int, rows_failed: int,
+                          results: list[dict[str, Any]]) -> None:
+        """One validation batch of a run: success, rows, per-expectation counts and a few examples."""
+        self._con.execute(
+            "INSERT INTO validation_runs SELECT ?, (SELECT count(*) FROM validation_runs WHERE run_id = ?), "
+            "?, ?, ?, ?, ?", [run_id, run_id, ran_at, success, rows_checked, rows_failed, json.dumps(results)])
+
+    def rows(self, status: str | None = "open", limit: int = 1000) -> list[dict[str, Any]]:
+        rows = self._con.execute(
+            "SELECT quarantine_id, run_id, source_id, article_id, reasons, created_at, status, "
+            "json_extract_string(item, '$.title') AS title FROM quarantine "
+            "WHERE ? IS NULL OR status = ? ORDER BY created_at DESC, quarantine_id LIMIT ?",
+            [status, status, limit]).fetchall()
+        return [{"id": r[0], "run_id": r[1], "source_id": r[2], "article_id": r[3], "reasons": json.loads(r[4]),
+                 "created_at": r[5].isoformat(), "status": r[6], "title": r[7]} for r in rows]
+
+    def get(self, quarantine_id: str) -> dict[str, Any] | None:
+        rows = self._con.execute("SELECT quarantine_id, run_id, source_id, reasons, created_at, status, item "
+                                 "FROM quarantine WHERE quarantine_id = ?", [quarantine_id]).fetchall()
+        if not rows:
+            return None
+        r = rows[0]
+        return {"id": r[0], "run_id": r[1], "source_id": r[2], "reasons": json.loads(r[3]),
+                "created_at": r[4].isoformat(), "status": r[5], "item": json.loads(r[6])}
+
+    def open_items(self, ids: list[str] | None = None) -> list[Item]:
+        rows = self._con.execute(
+            "SELECT item FROM quarantine WHERE status = 'open' AND (? IS NULL OR list_contains(?, quarantine_id)) "
+            "ORDER BY created_at, quarantine_id", [ids, ids]).fetchall()
+        return [item_from_json(json.loads(r[0])) for r in rows]
+
+    def opened_on(self, day: date, limit: int = 50) -> list[dict[str, Any]]:
+        """Open rows created on ``day`` (UTC), with the names of the expectations they failed."""
+        rows = self._con.execute(
+            "SELECT quarantine_id, source_id, reasons FROM quarantine WHERE status = 'open' "
+            "AND CAST(created_at AT TIME ZONE 'UTC' AS DATE) = ? ORDER BY created_at, quarantine_id LIMIT ?",
+            [day, limit]).fetchall()
+        return [{"id": r[0], "source_id": r[1],
+                 "reasons": sorted({x["expectation"] for x in json.loads(r[2])})} for r in rows]
+
+    def caught_on(self, day: date) -> list[dict[str, Any]]:
+        """Per expectation, how many rows the day's validation runs caught (only those that caught any)."""
+        rows = self._con.execute(
+            """
+            SELECT r.value ->> 'expectation' AS expectation, r.value ->> 'severity' AS severity,
+                   sum(CAST(r.value ->> 'unexpected_count' AS BIGINT)) AS caught
+            FROM validation_runs v, json_each(v.results) r
+            WHERE CAST(v.ran_at AT TIME ZONE 'UTC' AS DATE) = ?
+            GROUP BY ALL HAVING caught > 0 ORDER BY caught DESC, expectation
+            """, [day]).fetchall()
+        return [{"expectation": r[0], "severity": r[1], "rows": int(r[2])} for r in rows]

@@ -1,0 +1,102 @@
+"""Runs (ingest, replay, quarantine replay, rescore) and the landed bodies each one processed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from pipeline.store.connection import Connection
+
+COUNTERS = ("items_seen", "loaded", "updated", "duplicates", "quarantined", "feeds_ok", "feeds_failed")
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    run_id: str
+    kind: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    counters: dict[str, int]
+
+
+class RunStore:
+    def __init__(self, con: Connection) -> None:
+        self._con = con
+
+    def start(self, run_id: str, kind: str, now: datetime) -> list[str]:
+        """Open a run. Runs still marked running belong to processes that died: whoever opens a run holds the
+        writer lock, so no other writer is alive. They are marked abandoned (their whole chunks stay loaded;
+        this run redoes the rest). Returns the abandoned run ids."""
+        abandoned = [r[0] for r in self._con.execute(
+            "UPDATE runs SET status = 'abandoned', finished_at = ?, "
+            "details = json_object('abandoned_by', ?::VARCHAR) WHERE status = 'running' RETURNING run_id",
+            [now, run_id]).fetchall()]
+        self._con.execute("INSERT INTO runs (run_id, kind, started_at, status) VALUES (?, ?, ?, 'running') "
+                          "ON CONFLICT DO NOTHING", [run_id, kind, now])
+        return sorted(abandoned)
+
+    def save_progress(self, run_id: str, counters: dict[str, int], details: dict[str, Any]) -> None:
+        """The run's counters so far (written in each chunk's transaction, so they match what is loaded)."""
+        self._update(run_id, "running", None, counters, details)
+
+    def finish(self, run_id: str, counters: dict[str, int], details: dict[str, Any], now: datetime) -> None:
+        self._update(run_id, "success", now, counters, details)
+
+    def fail(self, run_id: str, error: str, counters: dict[str, int], details: dict[str, Any],
+             now: datetime) -> None:
+        self._update(run_id, "failed", now, counters, {**details, "error": error})
+
+    def _update(self, run_id: str, status: str, finished_at: datetime | None, counters: dict[str, int],
+                details: dict[str, Any]) -> None:
+        values = [int(counters.get(name, 0)) for name in COUNTERS]
+        self._con.execute(
+            f"UPDATE runs SET status = ?, finished_at = ?, {', '.join(f'{c} = ?' for c in COUNTERS)}, details = ? "
+            "WHERE run_id = ?",
+            [status, finished_at, *values, json.dumps(details, ensure_ascii=False, default=str), run_id])
+
+    def get(self, run_id: str) -> RunRow | None:
+        rows = self._select("WHERE run_id = ?", [run_id])
+        return rows[0] if rows else None
+
+    def latest(self, kinds: tuple[str, ...]) -> RunRow | None:
+        rows = self._select("WHERE list_contains(?, kind) ORDER BY started_at DESC LIMIT 1", [list(kinds)])
+        return rows[0] if rows else None
+
+    def _select(self, where: str, params: list[object]) -> list[RunRow]:
+        rows = self._con.execute(
+            f"SELECT run_id, kind, status, started_at, finished_at, {', '.join(COUNTERS)} FROM runs {where}",
+            params).fetchall()
+        return [RunRow(r[0], r[1], r[2], r[3], r[4], dict(zip(COUNTERS, r[5:], strict=True))) for r in rows]
+
+    # landed bodies ------------------------------------------------------------------------------------------
+
+    def processed_bodies(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of the (source_id, body_hash) pairs are already in the warehouse."""
+        if not keys:
+            return set()
+        self._con.register("landed_keys", pa.table({"source_id": [k[0] for k in keys],
+                                                    "body_hash": [k[1] for k in keys]}))
+        try:
+            rows = self._con.execute("SELECT p.source_id, p.body_hash FROM processed_bodies p "
+                                     "JOIN landed_keys USING (source_id, body_hash)").fetchall()
+        finally:
+            self._con.unregister("landed_keys")
+        return {(r[0], r[1]) for r in rows}
+
+    def mark_processed(self, bodies: list[tuple[str, str, int]], run_id: str, now: datetime) -> None:
+        """Record (source_id, body_hash, items) as processed by ``run_id``."""
+        if not bodies:
+            return
+        self._con.register("done_bodies", pa.table({
+            "source_id": [b[0] for b in bodies], "body_hash": [b[1] for b in bodies],
+            "items": pa.array([b[2] for b in bodies], pa.int32())}))
+        try:
+            self._con.execute("INSERT OR REPLACE INTO processed_bodies SELECT source_id, body_hash, ?, ?, items "
+                              "FROM done_bodies", [now, run_id])
+        finally:
+            self._con.unregister("done_bodies")

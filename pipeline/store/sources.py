@@ -1,0 +1,90 @@
+"""Sources: the feed list as the warehouse knows it (polling state, error streaks, schedule) and the seeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pipeline.store.connection import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFeed:
+    source_id: str
+    url: str | None
+    etag: str | None
+    last_modified: str | None
+    last_body_hash: str | None
+    error_streak: int
+    state: str
+    next_poll_at: datetime | None
+    poll_interval_s: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRegistration:
+    source_id: str
+    name: str
+    url: str  # redacted: credentials never reach the warehouse
+    language: str | None
+    tags: list[str]
+
+
+class SourceStore:
+    def __init__(self, con: Connection) -> None:
+        self._con = con
+
+    def register_feeds(self, feeds: list[FeedRegistration]) -> None:
+        """Make sure every listed feed has a row; the listed name, language and tags win."""
+        for feed in feeds:
+            self._con.execute(
+                """
+                INSERT INTO sources (source_id, kind, name, url, language, tags, next_poll_at)
+                VALUES (?, 'feed', ?, ?, ?, ?, NULL)
+                ON CONFLICT (source_id) DO UPDATE SET name = excluded.name, language = excluded.language,
+                    tags = excluded.tags
+                """,
+                [feed.source_id, feed.name, feed.url, feed.language, feed.tags])
+
+    def ensure_seed_source(self, source_id: str) -> None:
+        self._con.execute("INSERT INTO sources (source_id, kind, name) VALUES (?, 'seed', 'seed documents') "
+                          "ON CONFLICT DO NOTHING", [source_id])
+
+    def feeds(self) -> dict[str, StoredFeed]:
+        rows = self._con.execute(
+            "SELECT source_id, url, etag, last_modified, last_body_hash, error_streak, state, next_poll_at, "
+            "poll_interval_s FROM sources WHERE kind = 'feed'").fetchall()
+        return {r[0]: StoredFeed(*r) for r in rows}
+
+    def mark_retired(self, source_id: str, *, status: int | None, error: str | None, now: datetime) -> None:
+        self._con.execute(
+            "UPDATE sources SET state = 'retired', retired_at = coalesce(retired_at, ?), last_status = ?, "
+            "last_error = ?, last_fetch_at = ?, next_poll_at = NULL WHERE source_id = ?",
+            [now, status, error, now, source_id])
+
+    def mark_failing(self, source_id: str, *, status: int | None, error: str, error_streak: int, now: datetime,
+                     next_poll_at: datetime, new_url: str | None, etag: str | None,
+                     last_modified: str | None) -> None:
+        self._con.execute(
+            "UPDATE sources SET state = 'failing', last_status = ?, last_error = ?, error_streak = ?, "
+            "last_fetch_at = ?, next_poll_at = ?, url = coalesce(?, url), etag = ?, last_modified = ? "
+            "WHERE source_id = ?",
+            [status, error, error_streak, now, next_poll_at, new_url, etag, last_modified, source_id])
+
+    def mark_active(self, source_id: str, *, status: int | None, now: datetime, next_poll_at: datetime,
+                    poll_interval_s: int, new_url: str | None, etag: str | None, last_modified: str | None,
+                    body_hash: str | None, items_loaded: int) -> None:
+        self._con.execute(
+            "UPDATE sources SET state = 'active', last_status = ?, last_error = NULL, error_streak = 0, "
+            "last_fetch_at = ?, last_success_at = ?, next_poll_at = ?, poll_interval_s = ?, "
+            "url = coalesce(?, url), etag = ?, last_modified = ?, last_body_hash = ?, "
+            "item_count = item_count + ? WHERE source_id = ?",
+            [status, now, now, next_poll_at, poll_interval_s, new_url, etag, last_modified, body_hash,
+             items_loaded, source_id])
+
+    def health(self, now: datetime) -> list[dict[str, Any]]:
+        """One row per feed from ``feed_health_at`` (warehouse/views.sql), the one definition of feed health."""
+        cursor = self._con.execute("SELECT * FROM feed_health_at(?::TIMESTAMPTZ) ORDER BY name", [now])
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]

@@ -1,0 +1,85 @@
+"""Stories: the story features of recent articles (what new items are matched against) and the per-story
+aggregates (headline, outlets, importance) recomputed from their members."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from pipeline.store.connection import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    article_id: str
+    story_id: str
+    seen_at: datetime
+    features: dict[str, Any]
+
+
+class StoryStore:
+    def __init__(self, con: Connection) -> None:
+        self._con = con
+
+    def signatures_between(self, start: datetime, end: datetime) -> list[Signature]:
+        rows = self._con.execute(
+            "SELECT article_id, story_id, seen_at, features FROM story_signatures "
+            "WHERE seen_at BETWEEN ? AND ? ORDER BY seen_at, article_id", [start, end]).fetchall()
+        return [Signature(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def save_signatures(self, signatures: list[Signature]) -> None:
+        if not signatures:
+            return
+        self._con.register("new_signatures", pa.table({
+            "article_id": [s.article_id for s in signatures], "story_id": [s.story_id for s in signatures],
+            "seen_at": pa.array([s.seen_at for s in signatures], pa.timestamp("us", tz="UTC")),
+            "features": [json.dumps(s.features, ensure_ascii=False) for s in signatures]}))
+        try:
+            self._con.execute("INSERT OR REPLACE INTO story_signatures SELECT article_id, story_id, seen_at, "
+                              "features FROM new_signatures")
+        finally:
+            self._con.unregister("new_signatures")
+
+    def prune_signatures(self, before: datetime) -> int:
+        """Drop story features seen before ``before`` (they can no longer match anything new)."""
+        return len(self._con.execute("DELETE FROM story_signatures WHERE seen_at < ? RETURNING article_id",
+                                     [before]).fetchall())
+
+    def refresh(self, story_ids: list[str], importance_sql: str) -> None:
+        """Recompute the aggregate rows of the given stories from their member articles. ``importance_sql``:
+        the stored-importance expression over member rows ``a`` (pipeline.importance)."""
+        if not story_ids:
+            return
+        self._con.register("touched_stories", pa.table({"story_id": story_ids}))
+        try:
+            self._con.execute(
+                f"""
+                INSERT OR REPLACE INTO stories
+                SELECT a.story_id,
+                       min(coalesce(a.published_at, a.ingested_at)),
+                       max(coalesce(a.published_at, a.ingested_at)),
+                       arg_max(a.title, (a.duplicate_of IS NULL, a.relevance_score, -epoch(a.ingested_at))),
+                       arg_max(a.article_id, (a.duplicate_of IS NULL, a.relevance_score, -epoch(a.ingested_at))),
+                       count(*),
+                       list_sort(list(DISTINCT a.source_name)),
+                       list_sort(list(DISTINCT a.language) FILTER (WHERE a.language IS NOT NULL)),
+                       max(a.relevance_score),
+                       list_sort(list_distinct(flatten(list(a.topics)))),
+                       {importance_sql},
+                       -- filed under the first topic of its most relevant article (the topic its evidence
+                       -- weighs most)
+                       arg_max(a.topics[1], (a.relevance_label, a.relevance_score, -epoch(a.ingested_at)))
+                           FILTER (WHERE len(a.topics) > 0),
+                       count(*) FILTER (WHERE a.relevance_label = 2)
+                FROM articles a JOIN touched_stories USING (story_id)
+                GROUP BY a.story_id
+                """)
+        finally:
+            self._con.unregister("touched_stories")
+
+    def count(self) -> int:
+        return int(self._con.execute("SELECT count(*) FROM stories").fetchall()[0][0])

@@ -1,0 +1,79 @@
+"""The warehouse as the rest of the package sees it: one repository per aggregate, transactions, opened from
+settings. This is the seam a second backend plugs into; nothing outside ``pipeline/store`` writes SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pipeline.settings import Settings
+from pipeline.store.articles import ArticleStore
+from pipeline.store.connection import Connection, connect
+from pipeline.store.digests import DigestStore
+from pipeline.store.labels import LabelStore
+from pipeline.store.quarantine import QuarantineStore
+from pipeline.store.runs import RunStore
+from pipeline.store.sources import SourceStore
+from pipeline.store.stories import StoryStore
+
+
+class Warehouse:
+    """Repositories over one open connection."""
+
+    def __init__(self, con: Connection, path: Path) -> None:
+        self._con = con
+        self.path = path
+        self.sources = SourceStore(con)
+        self.articles = ArticleStore(con)
+        self.stories = StoryStore(con)
+        self.runs = RunStore(con)
+        self.quarantine = QuarantineStore(con)
+        self.digests = DigestStore(con)
+        self.labels = LabelStore(con)
+        self._depth = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: on any exception everything written inside is rolled back and the error re-raised.
+        A transaction opened inside another joins it (a step called on its own commits by itself; called from
+        a chunk, it commits with the chunk)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._con.execute("BEGIN")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._con.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self._con.execute("COMMIT")
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """A user's SQL (``newswatch query``): column names and rows."""
+        cursor = self._con.execute(sql)
+        rows = cursor.fetchall()
+        return [d[0] for d in cursor.description or []], rows
+
+    def checkpoint(self) -> None:
+        self._con.execute("CHECKPOINT")
+
+
+@contextmanager
+def open_warehouse(settings: Settings, *, write: bool = False, create: bool | None = None,
+                   holder: str = "") -> Iterator[Warehouse]:
+    """The warehouse named by ``settings``. Readers wait at most ``db_read_timeout_s`` for a writer (and say
+    for whom); writers wait ``db_lock_timeout_s``. A missing file is created only by writers, unless
+    ``create`` says otherwise."""
+    timeout = settings.db_lock_timeout_s if write else settings.db_read_timeout_s
+    with connect(settings.db, read_only=not write, lock_timeout_s=timeout,
+                 create=write if create is None else create, holder=holder) as con:
+        yield Warehouse(con, Path(settings.db))
