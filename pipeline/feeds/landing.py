@@ -54,7 +54,10 @@ def land(landing_dir: Path, *, source_id: str, feed_name: str, url: str, body: b
     ref = LandingRef(source_id=source_id, feed_name=feed_name, url=url, body_hash=digest,
                      path=str(body_path), fetched_at=fetched_at.isoformat(), status=status)
     meta = {**ref.to_dict(), "headers": headers}
-    (folder / f"{digest}.meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    meta_path = folder / f"{digest}.meta.json"
+    tmp_meta = meta_path.with_suffix(".tmp")  # written whole or not at all: a killed poll leaves no torn file
+    tmp_meta.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    tmp_meta.replace(meta_path)
     return ref
 
 
