@@ -12,14 +12,19 @@ Every task calls one function of the `pipeline` package; nothing heavy is import
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from airflow.sdk import Asset, dag, task
+from airflow.sdk.serde import allow_class
 from newswatch_defaults import COMMON_DAG_ARGS, default_args
+
+from pipeline.feeds.outcome import PollOutcome  # a dataclass of primitives: light to import
+from pipeline.models import IngestSummary
 
 ARTICLES = Asset("newswatch/articles")
 # Mapped tasks do not inherit their docstring as docs, so the text is passed explicitly.
 POLL_FEED_DOC = "Fetch one feed (conditional GET, size cap, timeouts) and land its body; never raises for a bad feed."
+for typed_value in (PollOutcome, IngestSummary):  # what travels through XCom, deserialised by the next task
+    allow_class(typed_value)
 
 
 @dag(
@@ -32,29 +37,33 @@ POLL_FEED_DOC = "Fetch one feed (conditional GET, size cap, timeouts) and land i
 )
 def newswatch_ingest() -> None:
     @task(pool="warehouse")
-    def plan_feeds() -> list[dict[str, Any]]:
-        """Register the feed list in the warehouse and return the feeds whose next poll time has come."""
-        from pipeline.ingest import due_feed_specs
+    def plan_feeds() -> list[str]:
+        """Register the feed list in the warehouse and return the names of the feeds whose next poll time has
+        come (names only: URLs may carry credentials and XCom is visible in the UI)."""
+        from pipeline.ingest import due_feed_names
         from pipeline.settings import get_settings
 
-        specs = due_feed_specs(get_settings())
-        print(f"{len(specs)} feeds due")
-        return specs
+        names = due_feed_names(get_settings())
+        print(f"{len(names)} feeds due")
+        return names
 
-    @task(pool="feeds", map_index_template="{{ task.op_kwargs['spec']['name'] }}", doc_md=POLL_FEED_DOC)
-    def poll_feed(spec: dict[str, Any]) -> dict[str, Any]:
+    @task(pool="feeds", map_index_template="{{ task.op_kwargs['feed'] }}", doc_md=POLL_FEED_DOC)
+    def poll_feed(feed: str) -> PollOutcome:
         from pipeline.ingest import poll_one
         from pipeline.settings import get_settings
 
-        outcome = poll_one(get_settings(), spec)
-        print(f"{spec['name']}: {outcome['outcome']} status={outcome['status']} error={outcome['error']}")
+        outcome = poll_one(get_settings(), feed)
+        print(f"{feed}: {outcome.outcome} status={outcome.status} error={outcome.error}")
         return outcome
 
     @task(pool="warehouse", outlets=[ARTICLES], trigger_rule="none_failed")
-    def process(outcomes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """Parse landed bodies and the seeds; validate (Great Expectations), dedup, classify and load them.
-        Logs the run's counts: items_seen = loaded + updated + duplicates + quarantined. Fails after loading
-        everything else when a source's batch broke the validation error-rate gate."""
+    def process(outcomes: list[PollOutcome] | None = None) -> IngestSummary:
+        """Parse landed bodies and the seeds; validate (Great Expectations), dedup, classify and load them,
+        one transaction per chunk. Logs the run's counts: items_seen = loaded + updated + duplicates +
+        quarantined. When a source's batch broke the validation error-rate gate it fails after loading
+        everything else, without retrying (a retry would find the bodies processed and turn green)."""
+        from airflow.sdk.exceptions import AirflowFailException
+
         from pipeline.ingest import process as process_batch
         from pipeline.settings import get_settings
 
@@ -63,11 +72,11 @@ def newswatch_ingest() -> None:
               f"duplicates={summary.duplicates} quarantined={summary.quarantined} relevant={summary.relevant} "
               f"feeds_ok={summary.feeds_ok} feeds_failed={summary.feeds_failed}")
         print(summary.validation)
-        if summary.gate_failures:  # everything else is loaded; this makes the bad batch visible in the UI
-            raise ValueError(f"validation gate: batches quarantined whole: {summary.gate_failures}")
-        return summary.to_dict()
+        if summary.gate_failures:
+            raise AirflowFailException(f"validation gate: batches quarantined whole: {summary.gate_failures}")
+        return summary
 
-    process(poll_feed.expand(spec=plan_feeds()))
+    process(poll_feed.expand(feed=plan_feeds()))
 
 
 newswatch_ingest()

@@ -12,7 +12,6 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from pipeline.feeds.parallel import FeedParserPool, ParseJob
 from pipeline.feeds.parse import ParsedFeed
 from pipeline.feeds.poll import FeedState, PollOutcome, poll_feeds
 from pipeline.load import load_items
-from pipeline.models import Item
+from pipeline.models import IngestSummary, Item
 from pipeline.normalize import renormalize
 from pipeline.quarantine import quarantine_items, record_validation
 from pipeline.settings import Settings
@@ -37,40 +36,6 @@ from pipeline.timing import timed
 from pipeline.validate import Failure, validate_items
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class IngestSummary:
-    run_id: str
-    kind: str = "ingest"
-    items_seen: int = 0
-    loaded: int = 0
-    updated: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    relevant: int = 0
-    feeds_ok: int = 0
-    feeds_failed: int = 0
-    feeds_skipped: int = 0
-    feed_errors: list[dict[str, str]] = field(default_factory=list)
-    feed_warnings: list[dict[str, str]] = field(default_factory=list)
-    validation_warnings: int = 0
-    gate_failures: list[dict[str, Any]] = field(default_factory=list)
-    validation: str = ""
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-    abandoned_runs: list[str] = field(default_factory=list)  # killed runs this one found and took over
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def counters(self) -> dict[str, int]:
-        return {"items_seen": self.items_seen, "loaded": self.loaded, "updated": self.updated,
-                "duplicates": self.duplicates, "quarantined": self.quarantined, "feeds_ok": self.feeds_ok,
-                "feeds_failed": self.feeds_failed}
-
-    @property
-    def accounted(self) -> bool:
-        return self.items_seen == self.loaded + self.updated + self.duplicates + self.quarantined
 
 
 def new_run_id(kind: str = "ingest", now: datetime | None = None) -> str:
@@ -339,17 +304,18 @@ def replay(settings: Settings, *, feed_name: str | None = None, force: bool = Fa
     return summary
 
 
-def due_feed_specs(settings: Settings, feeds_file: Path | None = None) -> list[dict[str, Any]]:
-    """The feeds due for polling as small dicts (one per mapped Airflow task)."""
-    return [{"name": f.name, "url": f.url, "language": f.language, "tags": list(f.tags)}
-            for f in plan_polls(settings, feeds_file, only_due=True)]
+def due_feed_names(settings: Settings, feeds_file: Path | None = None) -> list[str]:
+    """The names of the feeds due for polling (one mapped Airflow task each). Names, not URLs: a feed URL may
+    carry credentials, and XCom is stored in the metadata DB and shown in the UI."""
+    return [f.name for f in plan_polls(settings, feeds_file, only_due=True)]
 
 
-def poll_one(settings: Settings, spec: dict[str, Any]) -> dict[str, Any]:
-    """Poll a single feed given as a dict from ``due_feed_specs``; returns its outcome dict."""
-    feed = FeedConfig(name=spec["name"], url=spec["url"], language=spec.get("language"),
-                      tags=tuple(spec.get("tags") or ()))
-    return poll(settings, [feed])[0].to_dict()
+def poll_one(settings: Settings, name: str, feeds_file: Path | None = None) -> PollOutcome:
+    """Poll the listed feed called ``name`` (its URL, with any credentials, read from the feed list here)."""
+    feeds = [f for f in feed_list(settings, feeds_file) if f.name == name]
+    if not feeds:
+        raise ValueError(f"no feed named {name!r} in {feeds_file or settings.feeds_file}")
+    return poll(settings, feeds)[0]
 
 
 def replay_quarantine(settings: Settings, ids: list[str] | None = None) -> IngestSummary:

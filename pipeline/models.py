@@ -74,3 +74,37 @@ def item_from_json(data: dict[str, Any]) -> Item:
         if data.get(key):
             data[key] = datetime.fromisoformat(data[key])
     return Item(**data)
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    run_id: str
+    kind: str = "ingest"
+    items_seen: int = 0
+    loaded: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    relevant: int = 0
+    feeds_ok: int = 0
+    feeds_failed: int = 0
+    feeds_skipped: int = 0
+    feed_errors: list[dict[str, str]] = field(default_factory=list)
+    feed_warnings: list[dict[str, str]] = field(default_factory=list)
+    validation_warnings: int = 0
+    gate_failures: list[dict[str, Any]] = field(default_factory=list)
+    validation: str = ""
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    abandoned_runs: list[str] = field(default_factory=list)  # killed runs this one found and took over
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def counters(self) -> dict[str, int]:
+        return {"items_seen": self.items_seen, "loaded": self.loaded, "updated": self.updated,
+                "duplicates": self.duplicates, "quarantined": self.quarantined, "feeds_ok": self.feeds_ok,
+                "feeds_failed": self.feeds_failed}
+
+    @property
+    def accounted(self) -> bool:
+        return self.items_seen == self.loaded + self.updated + self.duplicates + self.quarantined

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,3 +75,39 @@ def test_ingest_then_digest_through_airflow(tmp_path: Path, httpserver: HTTPServ
     assert message.get_content_type() == "multipart/alternative"
     rerun = _run([airflow, "dags", "test", "newswatch_digest", today], env)  # same day again: not sent twice
     assert "state=success" in rerun and len(inbox.messages) == 1
+
+
+def test_validation_gate_fails_process_once_without_retry(tmp_path: Path, httpserver: HTTPServer):
+    """A source whose batch breaks the error-rate gate: everything else loads, and `process` ends failed on its
+    first try (AirflowFailException), instead of being retried into a green square."""
+    entries = "".join(
+        f"<item><title>{'Gate Outlet' if n < 4 else f'NATO item {n} about the alliance'}</title>"
+        f"<link>https://test.example/{n}</link><guid>g{n}</guid></item>" for n in range(6))
+    httpserver.expect_request("/bad.xml").respond_with_data(
+        f'<rss version="2.0"><channel><title>Gate Outlet</title>{entries}</channel></rss>', content_type="text/xml")
+    feeds_file = tmp_path / "feeds.toml"
+    feeds_file.write_text(f'[[feeds]]\nname = "Gate Outlet"\nurl = "{httpserver.url_for("/bad.xml")}"\n',
+                          encoding="utf-8")
+    env = _airflow_env(tmp_path)
+    env.update({"NEWSWATCH_DB": str(tmp_path / "wh.duckdb"), "NEWSWATCH_LANDING_DIR": str(tmp_path / "landing"),
+                "NEWSWATCH_FEEDS_FILE": str(feeds_file), "NO_PROXY": "127.0.0.1,localhost",
+                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"})
+    airflow = str(VENV_BIN / "airflow")
+    _run([airflow, "db", "migrate"], env)
+    result = subprocess.run([airflow, "dags", "test", "newswatch_ingest"], env=env, capture_output=True, text=True,
+                            timeout=600)
+    log = result.stdout + result.stderr
+    assert "AirflowFailException" in log and "validation gate" in log
+
+    meta = sqlite3.connect(tmp_path / "airflow" / "airflow.db")
+    states = dict(meta.execute("SELECT task_id, state FROM task_instance WHERE map_index = -1").fetchall())
+    tries = meta.execute("SELECT try_number, max_tries FROM task_instance WHERE task_id = 'process'").fetchall()
+    meta.close()
+    assert states["process"] == "failed" and states["plan_feeds"] == "success"
+    assert tries[0][0] == 1 and tries[0][1] >= 1, tries  # retries were allowed, and none was made
+
+    con = duckdb.connect(env["NEWSWATCH_DB"], read_only=True)
+    loaded = con.execute("SELECT count(*) FROM articles WHERE source_kind = 'seed'").fetchall()[0][0]
+    quarantined = con.execute("SELECT count(*) FROM quarantine WHERE source_id = 'feed:Gate Outlet'").fetchall()
+    con.close()
+    assert loaded == 5 and quarantined == [(6,)]

@@ -6,7 +6,6 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,59 +14,10 @@ import httpx
 
 from pipeline.feeds.config import FeedConfig
 from pipeline.feeds.fetch import fetch, make_client
-from pipeline.feeds.landing import LandingRef, body_hash, land
+from pipeline.feeds.landing import body_hash, land
+from pipeline.feeds.outcome import FeedState, PollOutcome
 from pipeline.redact import redact_text, redact_url
 from pipeline.settings import Settings
-
-
-@dataclass(frozen=True, slots=True)
-class FeedState:
-    """What the warehouse remembers about a feed between polls."""
-
-    url: str
-    etag: str | None = None
-    last_modified: str | None = None
-    last_body_hash: str | None = None
-    error_streak: int = 0
-    retired: bool = False
-    next_poll_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PollOutcome:
-    """Everything a poll learned, JSON-serialisable, to be recorded by the warehouse step."""
-
-    source_id: str
-    feed_name: str
-    url: str  # the URL polled
-    new_url: str | None  # set after a permanent redirect
-    status: int | None
-    outcome: str  # changed | not_modified | unchanged_body | failed | retired | skipped
-    error: str | None
-    etag: str | None
-    last_modified: str | None
-    body_hash: str | None
-    landing: dict[str, object] | None
-    headers: dict[str, str]
-    polled_at: str
-    retry_after: str | None
-    elapsed_s: float
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> PollOutcome:
-        return cls(**data)  # type: ignore[arg-type]
-
-    @property
-    def landing_ref(self) -> LandingRef | None:
-        return LandingRef.from_dict(self.landing) if self.landing else None
-
-    @property
-    def succeeded(self) -> bool:
-        return self.outcome in {"changed", "not_modified", "unchanged_body"}
-
 
 _KEEP_HEADERS = ("content-type", "etag", "last-modified", "cache-control", "retry-after", "content-location",
                  "content-language")
