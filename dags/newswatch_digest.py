@@ -11,11 +11,37 @@ that just ended; trigger it with a logical date (or backfill) to build any other
 from __future__ import annotations
 
 from datetime import timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 from newswatch_defaults import COMMON_DAG_ARGS, default_args
+
+
+class SmtpHookMailer:
+    """The digest's Mailer through the Airflow SMTP connection: the provider's hook opens, secures and logs in
+    (TLS/SSL, credentials, timeouts as the connection says); the composed multipart message is sent over it."""
+
+    def __init__(self, conn_id: str) -> None:
+        self.conn_id = conn_id
+
+    @property
+    def from_email(self) -> str | None:
+        """The connection's ``from_email`` extra (the sender the SMTP provider uses)."""
+        from airflow.sdk import Connection
+
+        return Connection.get(self.conn_id).extra_dejson.get("from_email")
+
+    def send(self, message: EmailMessage) -> dict[str, str]:
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        from pipeline.digest.mail import refused_recipients
+
+        with SmtpHook(smtp_conn_id=self.conn_id) as hook:
+            # send_email_smtp would rebuild the message as HTML only and hide refused recipients; the hook's
+            # connected client (as its own test_connection uses it) sends ours and reports them
+            return refused_recipients(hook.get_conn()._smtp_client.send_message(message))
 
 
 @dag(
@@ -28,8 +54,8 @@ from newswatch_defaults import COMMON_DAG_ARGS, default_args
 )
 def newswatch_digest() -> None:
     @task(pool="warehouse")
-    def build_digest() -> dict[str, Any]:
-        """Build, render and archive the digest for the logical date; returns its paths and counts."""
+    def build_digest() -> str:
+        """Build, render and archive the digest for the logical date; returns the day (YYYY-MM-DD)."""
         from pipeline.digest.archive import make_digest
         from pipeline.settings import get_settings
 
@@ -37,31 +63,26 @@ def newswatch_digest() -> None:
         when = context.get("logical_date") or context["dag_run"].run_after
         archived = make_digest(get_settings(), pendulum.instance(when).in_timezone("UTC").date())
         print(f"digest {archived.day}: {archived.relevant_stories} relevant stories -> {archived.html_path}")
-        return archived.to_dict()
+        return archived.day.isoformat()
 
     @task(pool="warehouse", retries=3, retry_delay=timedelta(minutes=5))
-    def send_digest(archived: dict[str, Any]) -> dict[str, Any]:
+    def send_digest(day: str) -> dict[str, Any]:
         """Email the archived digest through the Airflow SMTP connection (`smtp_default` unless
         NEWSWATCH_SMTP_CONN_ID says otherwise) to NEWSWATCH_DIGEST_TO, exactly once per day and recipient:
         a retry after a failure sends, a re-run after a success does nothing. Skipped when no recipients are set."""
-        from airflow.providers.smtp.hooks.smtp import SmtpHook
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from pipeline.digest.mail import SmtpSettings, archived_digest, send_digest
+        from pipeline.digest.mail import archived_digest, send_digest
         from pipeline.settings import get_settings
 
         settings = get_settings()
         if not settings.digest_recipients:
             raise AirflowSkipException("NEWSWATCH_DIGEST_TO is empty: nothing to send")
-        hook = SmtpHook(smtp_conn_id=settings.smtp_conn_id)
-        hook.smtp_connection = hook.get_connection(settings.smtp_conn_id)
-        smtp = SmtpSettings(host=hook.host, port=hook.port or 25, user=hook.smtp_user or None,
-                            password=hook.smtp_password or None, starttls=hook.smtp_starttls,
-                            use_ssl=hook.use_ssl, timeout_s=hook.timeout)
-        day = pendulum.parse(archived["day"]).date()
-        result = send_digest(settings, day, smtp, sender=hook.from_email or settings.mail_from,
-                             recipients=settings.digest_recipients, archived=archived_digest(settings, day))
-        print(f"digest {day} to {result.recipients}: {result.status}")
+        mailer = SmtpHookMailer(settings.smtp_conn_id)
+        when = pendulum.parse(day).date()
+        result = send_digest(settings, when, mailer, sender=mailer.from_email or settings.mail_from,
+                             recipients=settings.digest_recipients, archived=archived_digest(settings, when))
+        print(f"digest {when} to {result.recipients}: {result.status}")
         return result.to_dict()
 
     send_digest(build_digest())

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
+from typing import Protocol
 
 from pipeline.digest.archive import ArchivedDigest, make_digest
 from pipeline.digest.render import SUBJECT_TEMPLATE
@@ -22,6 +23,15 @@ from pipeline.store import open_warehouse
 
 class DigestSendError(RuntimeError):
     """Sending failed; the digest is archived and the failure recorded."""
+
+
+class Mailer(Protocol):
+    """Something that sends a composed message: smtplib from the CLI, the Airflow SMTP connection in the DAG."""
+
+    def send(self, message: EmailMessage) -> dict[str, str]:
+        """Send; return the recipients the server refused (address -> reply) when it accepted the others.
+        Raise smtplib.SMTPRecipientsRefused when it refused all, OSError/SMTPException when sending failed."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +51,9 @@ class SmtpSettings:
         return cls(host=settings.smtp_host, port=settings.smtp_port, user=settings.smtp_user,
                    password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
                    starttls=settings.smtp_starttls, use_ssl=settings.smtp_ssl, timeout_s=settings.smtp_timeout_s)
+
+    def send(self, message: EmailMessage) -> dict[str, str]:
+        return smtp_send(self, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +102,11 @@ def smtp_send(smtp: SmtpSettings, message: EmailMessage) -> dict[str, str]:
         if smtp.user:
             client.login(smtp.user, smtp.password or "")
         refused = client.send_message(message)
+    return refused_recipients(refused)
+
+
+def refused_recipients(refused: dict[str, tuple[int, bytes | str]]) -> dict[str, str]:
+    """smtplib's refused-recipients mapping as address -> "code reply"."""
     return {address.lower(): f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
             for address, (code, reply) in refused.items()}
 
@@ -104,7 +122,7 @@ def _record(settings: Settings, day: date, outcomes: dict[str, str | None], mess
         wh.digests.record_sends(day, outcomes, message_id, datetime.now(UTC))
 
 
-def send_digest(settings: Settings, day: date, smtp: SmtpSettings, *, sender: str, recipients: list[str],
+def send_digest(settings: Settings, day: date, mailer: Mailer, *, sender: str, recipients: list[str],
                 force: bool = False, archived: ArchivedDigest | None = None) -> SendResult:
     """Archive (if needed) and email the digest for ``day``: exactly once per day and recipient. A recipient
     the server refuses is recorded as failed (the send raises, exit 1) and is retried alone next time."""
@@ -118,9 +136,9 @@ def send_digest(settings: Settings, day: date, smtp: SmtpSettings, *, sender: st
     archived = archived or make_digest(settings, day)
     message = compose(archived, sender, pending)
     try:
-        refused = smtp_send(smtp, message)
+        refused = mailer.send(message)
     except smtplib.SMTPRecipientsRefused as exc:  # every recipient refused
-        refused = {address.lower(): f"{code} {reply!r}" for address, (code, reply) in exc.recipients.items()}
+        refused = refused_recipients(exc.recipients)
     except (OSError, smtplib.SMTPException) as exc:
         error = f"{type(exc).__name__}: {exc}"
         _record(settings, day, dict.fromkeys(pending, error), message["Message-ID"])
