@@ -11,18 +11,8 @@ from pipeline.dedup import SameArticleIndex, assign_stories
 from pipeline.language import detect_language
 from pipeline.metrics import prf
 from pipeline.models import Item
-from pipeline.normalize import canonical_url, clean_text, content_hash, html_to_text, to_utc
+from pipeline.normalize import canonical_url, clean_text, content_hash, html_to_text, parse_iso
 from pipeline.stories import StoryIndex
-
-
-def parse_when(value: Any) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        return to_utc(datetime.fromisoformat(text))
-    except ValueError:
-        return None
 
 
 def record_to_item(record: dict[str, Any], position: int) -> Item:
@@ -33,7 +23,7 @@ def record_to_item(record: dict[str, Any], position: int) -> Item:
     return Item(
         article_id=str(record.get("id", position)), source_kind="feed", source_id=f"feed:{source}",
         source_name=source, title=title, summary=text, body=text, content_hash=content_hash(title, text),
-        published_at=parse_when(record.get("published") or record.get("seen")), published_precision="second",
+        published_at=parse_iso(record.get("published") or record.get("seen")), published_precision="second",
         url=url, canonical_url=canonical_url(url), language=detect_language(f"{title}. {text}", record.get("language")),
     )
 

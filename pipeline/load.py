@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pipeline.dedup import SameArticleIndex, assign_stories
@@ -17,17 +17,6 @@ from pipeline.store import Warehouse
 from pipeline.store.stories import Signature
 from pipeline.stories import WINDOW, StoryDoc, StoryIndex
 from pipeline.timing import timed
-
-DIGEST_PUBLISHED_WINDOW = timedelta(days=2)
-
-
-def digest_day_of(published_at: datetime | None, precision: str, ingested_at: datetime) -> date:
-    """The digest an article belongs to: its publication day when known to the day and close to when it was
-    first seen, else the day it was first seen (old or undated documents surface when they arrive)."""
-    if published_at is not None and precision in ("day", "second") and \
-            published_at >= ingested_at - DIGEST_PUBLISHED_WINDOW:
-        return published_at.astimezone(UTC).date()
-    return ingested_at.astimezone(UTC).date()
 
 
 @dataclass(slots=True)
@@ -57,7 +46,6 @@ def article_row(item: Item, relevance: Relevance, run_id: str, now: datetime, st
         "topics": list(relevance.topics), "evidence": json.dumps(list(relevance.evidence), ensure_ascii=False),
         "classifier_version": relevance.version, "story_id": story_id, "duplicate_of": duplicate_of,
         "flags": item.flags, "revision": revision,
-        "digest_day": digest_day_of(item.published_at, item.published_precision, now),
     }
 
 

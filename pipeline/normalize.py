@@ -7,9 +7,10 @@ import re
 import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser
+from w3lib.url import canonicalize_url, url_query_cleaner
 
 from pipeline.models import Item
 
@@ -20,7 +21,8 @@ _TRACKING_PARAMS = re.compile(
 )
 _WHITESPACE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # C0 controls but tab, newline, CR; and DEL
+_CONTROL = re.compile(CONTROL_CHARS)
 _TITLE_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
 _OUTLET_SUFFIX = re.compile(r"\s+[-–—|:]\s+[^-–—|:]{2,40}$")
 _SECTION_PREFIX = re.compile(r"^(opinion|analysis|live|watch|video|explainer|exclusive|breaking)\s*[|:–—-]\s*", re.I)
@@ -70,29 +72,39 @@ def html_to_text(html: str | None) -> str:
 
 
 def canonical_url(url: str | None) -> str | None:
-    """Stable form of an article URL: lower-case scheme/host, no tracking parameters, no fragment,
-    no default port, no trailing slash on paths. Non-http(s) URLs are returned unchanged."""
+    """Stable form of an article URL: w3lib's canonical encoding and query order, without tracking parameters
+    or fragment; then the news-specific rules w3lib leaves alone: https, lower-case host without "www.", no
+    default port, no doubled or trailing slash. Non-http(s) URLs are returned unchanged."""
     if not url:
         return None
     url = url.strip()
     try:
         parts = urlsplit(url)
-    except ValueError:
-        return url
-    scheme = parts.scheme.lower()
-    if scheme not in {"http", "https"}:
+        if parts.scheme.lower() not in {"http", "https"}:
+            return url
+        tracking = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True) if _TRACKING_PARAMS.match(name)]
+        parts = urlsplit(canonicalize_url(url_query_cleaner(url, tracking, remove=True) if tracking else url))
+        port = parts.port if parts.port and parts.port not in {80, 443} else None
+    except ValueError:  # an unparseable host or port: keep what the feed gave
         return url
     host = (parts.hostname or "").lower().rstrip(".")
     if host.startswith("www."):
         host = host[4:]
-    port = parts.port if parts.port and parts.port not in {80, 443} else None
     netloc = f"{host}:{port}" if port else host
     path = re.sub(r"/{2,}", "/", parts.path or "/")
     if len(path) > 1:
         path = path.rstrip("/")
-    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                             if not _TRACKING_PARAMS.match(k)))
-    return urlunsplit(("https", netloc, path, query, ""))
+    return urlunsplit(("https", netloc, path, parts.query, ""))
+
+
+def parse_iso(value: object) -> datetime | None:
+    """An ISO 8601 timestamp (``Z`` accepted) as UTC; None when absent or not ISO."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return to_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+    except ValueError:
+        return None
 
 
 def sha256_hex(*parts: str) -> str:

@@ -15,13 +15,12 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from pipeline.models import Item, Relevance
-from pipeline.normalize import MOJIBAKE
+from pipeline.normalize import CONTROL_CHARS, MOJIBAKE
 
 Severity = Literal["error", "warning"]
 SUITE_NAME = "newswatch_articles"
 SUITE_VERSION = "2026.11.1"
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
-_CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +82,11 @@ def expectation_specs(now: datetime) -> list[tuple[str, str, dict[str, Any], Sev
         ("body_length_max", "ExpectColumnValueLengthsToBeBetween", {"column": "body", "max_value": 2_000_000},
          "error"),
         ("title_no_control_characters", "ExpectColumnValuesToNotMatchRegex",
-         {"column": "title", "regex": _CONTROL_CHARS}, "error"),
+         {"column": "title", "regex": CONTROL_CHARS}, "error"),
         ("summary_no_control_characters", "ExpectColumnValuesToNotMatchRegex",
-         {"column": "summary", "regex": _CONTROL_CHARS}, "error"),
+         {"column": "summary", "regex": CONTROL_CHARS}, "error"),
         ("body_no_control_characters", "ExpectColumnValuesToNotMatchRegex",
-         {"column": "body", "regex": _CONTROL_CHARS}, "error"),
+         {"column": "body", "regex": CONTROL_CHARS}, "error"),
         ("title_not_outlet_name", "ExpectColumnValuesToBeInSet",
          {"column": "title_is_outlet_name", "value_set": [False]}, "error"),
         ("source_readable", "ExpectColumnValuesToBeInSet",

@@ -37,6 +37,7 @@ class Group:
     min_weight: float = 1.0
     min_terms: int = 1  # distinct terms needed (a topic never fires on one term found only in the body)
     description: str = ""
+    display: str = ""  # the name readers see (digest sections and chips)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,11 @@ class Taxonomy:
     core_threshold: float
     related_threshold: float
     fingerprint: str
+
+    @property
+    def topic_names(self) -> dict[str, str]:
+        """Topic key -> the name readers see, as the taxonomy's ``display`` says."""
+        return {topic.name: topic.display for topic in self.topics}
 
     @property
     def classifier_version(self) -> str:
@@ -96,6 +102,7 @@ def _parse_groups(kind: str, raw: object, context_names: set[str] | None) -> tup
             name=name, terms=_parse_terms(owner, spec.get("terms")), level=level, requires=requires,
             min_weight=float(spec.get("min_weight", 1.0)), min_terms=int(spec.get("min_terms", 1)),
             description=str(spec.get("description", "")),
+            display=str(spec.get("display") or name.replace("_", " ").capitalize()),
         ))
     return tuple(groups)
 

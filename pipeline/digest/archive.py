@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.classify.taxonomy import load_taxonomy
 from pipeline.digest.build import TOP_STORIES, Digest, build_digest
 from pipeline.digest.chart import volume_chart_png
 from pipeline.digest.render import render_html, render_markdown, render_text
@@ -37,7 +38,7 @@ def write_digest(digest: Digest, out_dir: Path) -> ArchivedDigest:
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = digest.day.isoformat()
     chart_path = out_dir / f"{stem}.png"
-    chart_path.write_bytes(volume_chart_png(digest.volume))
+    chart_path.write_bytes(volume_chart_png(digest.volume, topic_names=digest.topic_names))
     html_path, text_path, md_path = (out_dir / f"{stem}.{ext}" for ext in ("html", "txt", "md"))
     html_path.write_text(render_html(digest, chart_src=chart_path.name), encoding="utf-8")
     text_path.write_text(render_text(digest), encoding="utf-8")
@@ -53,7 +54,8 @@ def make_digest(settings: Settings, day: date, out_dir: Path | None = None) -> A
     out_dir = Path(out_dir or settings.digest_dir)
     now = datetime.now(UTC)
     with open_warehouse(settings, write=True, holder=f"digest {day}") as wh:
-        digest = build_digest(wh, day, now, settings.importance_weights)
+        digest = build_digest(wh, day, now, settings.importance_weights,
+                              load_taxonomy(settings.taxonomy_file).topic_names)
         archived = write_digest(digest, out_dir)
         with wh.transaction():
             wh.digests.record(DigestRecord(day, now, archived.relevant_stories, archived.relevant_articles,

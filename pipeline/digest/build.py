@@ -80,6 +80,7 @@ class Digest:
     quarantined: list[dict[str, Any]] = field(default_factory=list)
     feed_problems: list[dict[str, Any]] = field(default_factory=list)
     validation: list[dict[str, Any]] = field(default_factory=list)
+    topic_names: dict[str, str] = field(default_factory=dict)  # topic key -> display name (the taxonomy's)
 
     @property
     def relevant_story_count(self) -> int:
@@ -106,7 +107,8 @@ def _evidence_terms(raw: str | None, limit: int = 6) -> list[str]:
     return terms[:limit]
 
 
-def build_digest(wh: Warehouse, day: date, now: datetime, weights: ImportanceWeights | None = None) -> Digest:
+def build_digest(wh: Warehouse, day: date, now: datetime, weights: ImportanceWeights | None = None,
+                 topic_names: dict[str, str] | None = None) -> Digest:
     weights = weights or ImportanceWeights()
     rows = wh.digests.day_stories(day, weights.new_today, weights.today)
     members_by_story = wh.digests.members([r.story_id for r in rows])
@@ -137,7 +139,7 @@ def build_digest(wh: Warehouse, day: date, now: datetime, weights: ImportanceWei
         spikes=_spikes(volume, day), volume=volume,
         counts={**wh.digests.day_counts(day), "relevant_stories": len(stories)},
         quarantined=wh.quarantine.opened_on(day), feed_problems=_feed_problems(wh),
-        validation=wh.quarantine.caught_on(day),
+        validation=wh.quarantine.caught_on(day), topic_names=dict(topic_names or {}),
     )
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import io
 from datetime import date
 
-from pipeline.digest.render import topic_name
 
-
-def volume_chart_png(volume: dict[str, list[tuple[date, int]]], *, max_topics: int = 6) -> bytes:
+def volume_chart_png(volume: dict[str, list[tuple[date, int]]], *, max_topics: int = 6,
+                     topic_names: dict[str, str] | None = None) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,7 +22,7 @@ def volume_chart_png(volume: dict[str, list[tuple[date, int]]], *, max_topics: i
             ax.set_axis_off()
         for topic, series in ranked:
             ax.plot([d for d, _ in series], [n for _, n in series], marker="o", markersize=3, linewidth=1.6,
-                    label=topic_name(topic))
+                    label=(topic_names or {}).get(topic, topic))
         if ranked:
             ax.set_ylabel("stories / day", fontsize=8)
             ax.tick_params(labelsize=7)

@@ -9,18 +9,12 @@ import re
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from pipeline.digest.build import TOP_STORIES, Digest
 
-TOPIC_NAMES = {
-    "nato": "NATO", "eu_defence": "EU & European defence", "us_europe": "US commitment to Europe",
-    "russia_threat": "Russian threats to Europe", "ukraine_war": "War in Ukraine",
-    "nuclear_deterrence": "Nuclear deterrence", "arms_control": "Arms control",
-    "defence_industry": "Defence industry", "arctic": "Arctic & Greenland",
-    "european_defence_national": "National defence in Europe", "us_security_moves": "US moves affecting Europe",
-}
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 _HTML_TAG = re.compile(r"<[^>]*>")
 # bidirectional controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI, LRM, RLM, ALM): a feed can use them to
@@ -58,8 +52,10 @@ def plain(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
-def topic_name(topic: str) -> str:
-    return TOPIC_NAMES.get(topic, topic.replace("_", " ").title())
+@pass_context
+def topic_name(context: Context, topic: str) -> str:
+    """The taxonomy's display name of a topic (carried by the digest, see Digest.topic_names)."""
+    return context["topic_names"].get(topic) or topic.replace("_", " ").capitalize()
 
 
 @lru_cache(maxsize=1)
@@ -76,7 +72,7 @@ def _env() -> Environment:
 
 def _context(digest: Digest, chart_src: str | None) -> dict[str, object]:
     return {"d": digest, "top": digest.stories[:TOP_STORIES], "chart_src": chart_src,
-            "label_name": {2: "core", 1: "related"}}
+            "label_name": {2: "core", 1: "related"}, "topic_names": digest.topic_names}
 
 
 def render_html(digest: Digest, chart_src: str | None = None) -> str:

@@ -20,8 +20,8 @@ from pipeline.normalize import (
     clean_text,
     content_hash,
     html_to_text,
+    parse_iso,
     sha256_hex,
-    to_utc,
 )
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
@@ -96,11 +96,8 @@ def _struct_to_dt(value: Any) -> datetime | None:
 def _iso_to_dt(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
-    try:
-        return to_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        parsed = feedparser._parse_date(value)  # the same lenient date parser feedparser uses
-        return _struct_to_dt(parsed)
+    # JSON Feed dates are ISO 8601; others get the same lenient date parser feedparser uses
+    return parse_iso(value) or _struct_to_dt(feedparser._parse_date(value))
 
 
 def _dates(published: datetime | None, updated: datetime | None, fetched_at: datetime,

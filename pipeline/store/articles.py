@@ -25,13 +25,14 @@ ARTICLE_SCHEMA = pa.schema([
     ("title_key", pa.string()), ("relevance_score", pa.float64()), ("relevance_label", pa.int8()),
     ("topics", pa.list_(pa.string())), ("evidence", pa.string()), ("classifier_version", pa.string()),
     ("story_id", pa.string()), ("duplicate_of", pa.string()), ("flags", pa.list_(pa.string())),
-    ("revision", pa.int32()), ("digest_day", pa.date32()),
+    ("revision", pa.int32()),
 ])
 REVISION_SCHEMA = pa.schema([
     ("article_id", pa.string()), ("revision", pa.int32()), ("title", pa.string()), ("summary", pa.string()),
     ("content_hash", pa.string()), ("seen_at", pa.timestamp("us", tz="UTC")), ("run_id", pa.string()),
 ])
 _COLUMNS = ", ".join(ARTICLE_SCHEMA.names)
+_DERIVED = "digest_day_of(published_at, published_precision, ingested_at)"  # warehouse/views.sql
 # what a revision may change; identity, first sighting and story membership stay
 REVISABLE = ("title", "summary", "summary_html", "body", "author", "tags", "updated_at", "last_seen_at",
              "content_hash", "title_key", "relevance_score", "relevance_label", "topics", "evidence",
@@ -99,7 +100,8 @@ class ArticleStore:
             return
         self._con.register("new_articles", pa.Table.from_pylist(rows, schema=ARTICLE_SCHEMA))
         try:
-            self._con.execute(f"INSERT INTO articles ({_COLUMNS}) SELECT {_COLUMNS} FROM new_articles")
+            self._con.execute(f"INSERT INTO articles ({_COLUMNS}, digest_day) SELECT {_COLUMNS}, {_DERIVED} "
+                              "FROM new_articles")
         finally:
             self._con.unregister("new_articles")
 
