@@ -16,24 +16,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.classify.classifier import get_classifier
+from pipeline.chunk import process_chunk
 from pipeline.feeds.config import FeedConfig, load_feed_list
 from pipeline.feeds.health import due_feeds, load_states, record_outcome, register_feeds
 from pipeline.feeds.landing import landed_refs
 from pipeline.feeds.parallel import FeedParserPool, ParseJob
 from pipeline.feeds.parse import ParsedFeed
 from pipeline.feeds.poll import FeedState, PollOutcome, poll_feeds
-from pipeline.load import load_items
 from pipeline.models import IngestSummary, Item
 from pipeline.normalize import renormalize
-from pipeline.quarantine import quarantine_items, record_validation
 from pipeline.settings import Settings
 from pipeline.sources.seeds import SOURCE_ID as SEEDS_SOURCE_ID
 from pipeline.sources.seeds import load_seeds
 from pipeline.store import Warehouse, open_warehouse
+from pipeline.store.sources import StoredFeed
 from pipeline.stories import StoryIndex
 from pipeline.timing import timed
-from pipeline.validate import Failure, validate_items
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +111,7 @@ def _process_bodies(wh: Warehouse, settings: Settings, jobs: list[ParseJob], ext
             if start == 0:
                 items.extend(extra_items)
             with wh.transaction():
-                loaded_per_source = _validate_classify_load(wh, settings, items, summary, now, stories)
+                loaded_per_source = process_chunk(wh, settings, items, summary, now, stories)
                 with timed(summary.stage_seconds, "record"):
                     wh.runs.mark_processed([(job.ref.source_id, job.ref.body_hash, len(parsed.items))
                                             for job, parsed in zip(chunk, parsed_chunk, strict=True)],
@@ -138,11 +136,12 @@ def _count_feed(summary: IngestSummary, outcome: PollOutcome, parsed: ParsedFeed
             summary.feed_warnings.append({"feed": outcome.feed_name, "warning": parsed.warning})
 
 
-def _record_poll(wh: Warehouse, summary: IngestSummary, outcome: PollOutcome, parsed: ParsedFeed | None,
-                 items_loaded: int) -> None:
-    record_outcome(wh, outcome, item_times=[i.published_at for i in parsed.items if i.published_at] if parsed else [],
-                   ttl_minutes=parsed.ttl_minutes if parsed else None,
-                   parse_error=parsed.error if parsed else None, items_loaded=items_loaded)
+def _record_poll(wh: Warehouse, summary: IngestSummary, outcome: PollOutcome, stored: StoredFeed | None,
+                 parsed: ParsedFeed | None, items_loaded: int) -> None:
+    item_times = [i.published_at for i in parsed.items if i.published_at] if parsed else []
+    record_outcome(wh, outcome, stored=stored, item_times=item_times,
+                   ttl_minutes=parsed.ttl_minutes if parsed else None, parse_error=parsed.error if parsed else None,
+                   items_loaded=items_loaded)
     _count_feed(summary, outcome, parsed)
 
 
@@ -163,6 +162,7 @@ def process(settings: Settings, outcomes: list[PollOutcome | dict[str, Any]], *,
             landed = [o.landing_ref for o in polls if o.landing_ref is not None]
             done = set() if force else wh.runs.processed_bodies([(r.source_id, r.body_hash) for r in landed])
             by_source = {o.source_id: o for o in polls}
+            stored = wh.sources.feeds()  # feed state, read once for the run
             jobs = {o.source_id: ParseJob(o.landing_ref, languages.get(o.source_id),
                                           datetime.fromisoformat(o.landing_ref.fetched_at))
                     for o in polls if o.landing_ref is not None
@@ -170,7 +170,8 @@ def process(settings: Settings, outcomes: list[PollOutcome | dict[str, Any]], *,
 
             def body_done(wh: Warehouse, job: ParseJob, parsed: ParsedFeed, loaded: dict[str, int]) -> None:
                 source_id = job.ref.source_id
-                _record_poll(wh, summary, by_source[source_id], parsed, loaded.get(source_id, 0))
+                _record_poll(wh, summary, by_source[source_id], stored.get(source_id), parsed,
+                             loaded.get(source_id, 0))
 
             with wh.transaction():
                 wh.sources.ensure_seed_source(SEEDS_SOURCE_ID)
@@ -178,87 +179,13 @@ def process(settings: Settings, outcomes: list[PollOutcome | dict[str, Any]], *,
             with wh.transaction(), timed(summary.stage_seconds, "record"):
                 for outcome in polls:  # the polls that brought no new body: errors, not modified, seen before
                     if outcome.source_id not in jobs:
-                        _record_poll(wh, summary, outcome, None, 0)
+                        _record_poll(wh, summary, outcome, stored.get(outcome.source_id), None, 0)
                 _finish(wh, summary)
         except BaseException as exc:
             _fail(wh, summary, exc)
             raise
     log.info("ingest %s: %s", summary.run_id, json.dumps(summary.to_dict()))
     return summary
-
-
-def _validate_classify_load(wh: Warehouse, settings: Settings, items: list[Item], summary: IngestSummary,
-                            now: datetime, stories: StoryIndex | None = None) -> dict[str, int]:
-    """One chunk's items through classify, validate (with the per-source error-rate gate), quarantine and load,
-    inside the caller's transaction. Returns the items newly loaded per source."""
-    summary.items_seen += len(items)
-    unique: list[Item] = []
-    seen: set[tuple[str, str]] = set()
-    for item in items:  # the same entry twice in one batch is a duplicate, not a validation problem
-        key = (item.article_id, item.content_hash)
-        if key in seen:
-            summary.duplicates += 1
-        else:
-            seen.add(key)
-            unique.append(item)
-
-    with timed(summary.stage_seconds, "classify"):
-        verdicts = get_classifier(settings.taxonomy_file, settings.model_file).classify_many(
-            [(item.title, f"{item.summary}\n{item.body}") for item in unique])
-        relevance = {item.article_id: verdict for item, verdict in zip(unique, verdicts, strict=True)}
-    with timed(summary.stage_seconds, "validate"):
-        report = validate_items(unique, relevance, now, settings.warn_only_expectations)
-    rejected_rows = {row for row in range(len(unique)) if report.errors(row)}
-    for source_id, rows in _rows_by_source(unique).items():
-        failed = sum(1 for row in rows if row in rejected_rows)
-        rate = failed / len(rows)
-        if len(rows) >= settings.validation_min_batch and rate > settings.validation_max_error_rate:
-            summary.gate_failures.append({"source_id": source_id, "rows": len(rows), "failed": failed,
-                                          "error_rate": round(rate, 3)})
-            for row in rows:
-                report.failures.setdefault(row, []).append(
-                    Failure("batch_error_rate", "source_id", round(rate, 3), "error"))
-                rejected_rows.add(row)
-
-    passed: list[Item] = []
-    rejected: list[tuple[Item, list[dict[str, Any]]]] = []
-    for row, item in enumerate(unique):
-        if row in rejected_rows:
-            rejected.append((item, [f.as_dict() for f in report.failures[row]]))
-            continue
-        warnings = report.warnings(row)
-        if warnings:
-            summary.validation_warnings += 1
-            item.flags.extend(f"warn:{w.expectation}" for w in warnings if f"warn:{w.expectation}" not in item.flags)
-        passed.append(item)
-    with wh.transaction():
-        with timed(summary.stage_seconds, "quarantine"):
-            quarantine_items(wh, rejected, summary.run_id, now)
-            record_validation(wh, summary.run_id, report)
-        result = load_items(wh, passed, relevance, summary.run_id, now, timings=summary.stage_seconds,
-                            stories=stories, weights=settings.importance_weights)
-        released = set(result.loaded) | set(result.updated) | set(result.duplicates)
-        wh.quarantine.release(sorted(released), now)
-    summary.quarantined += len(rejected)
-    summary.validation = "; ".join(filter(None, [summary.validation, report.summary_line()]))
-    log.info("run %s: %s", summary.run_id, report.summary_line())
-    summary.loaded += len(result.loaded)
-    summary.updated += len(result.updated)
-    summary.duplicates += result.duplicate_count
-    summary.relevant += sum(1 for a in set(result.loaded) | set(result.updated) if relevance[a].label >= 1)
-    new_members = set(result.loaded) | set(result.duplicates)
-    per_source: dict[str, int] = {}
-    for item in passed:
-        if item.article_id in new_members:
-            per_source[item.source_id] = per_source.get(item.source_id, 0) + 1
-    return per_source
-
-
-def _rows_by_source(items: list[Item]) -> dict[str, list[int]]:
-    rows: dict[str, list[int]] = {}
-    for row, item in enumerate(items):
-        rows.setdefault(item.source_id, []).append(row)
-    return rows
 
 
 def run_ingest(settings: Settings, feeds_file: Path | None = None, *, include_seeds: bool = True,
@@ -329,7 +256,7 @@ def replay_quarantine(settings: Settings, ids: list[str] | None = None) -> Inges
         try:
             with wh.transaction():
                 items = [renormalize(item) for item in wh.quarantine.open_items(ids)]
-                _validate_classify_load(wh, settings, items, summary, now)
+                process_chunk(wh, settings, items, summary, now)
                 _finish(wh, summary)
         except BaseException as exc:
             _fail(wh, summary, exc)

@@ -11,7 +11,7 @@ from pipeline.feeds.poll import FeedState, PollOutcome
 from pipeline.feeds.schedule import next_failure_poll, next_success_poll
 from pipeline.redact import redact_url
 from pipeline.store import Warehouse
-from pipeline.store.sources import FeedRegistration
+from pipeline.store.sources import FeedRegistration, StoredFeed
 
 
 def register_feeds(wh: Warehouse, feeds: list[FeedConfig]) -> None:
@@ -45,12 +45,11 @@ def due_feeds(feeds: list[FeedConfig], states: dict[str, FeedState], now: dateti
     return due
 
 
-def record_outcome(wh: Warehouse, outcome: PollOutcome, *, item_times: list[datetime], ttl_minutes: int | None,
-                   parse_error: str | None, items_loaded: int) -> None:
-    """Fold one poll (and the parse of its body) into the feed's row."""
+def record_outcome(wh: Warehouse, outcome: PollOutcome, *, stored: StoredFeed | None, item_times: list[datetime],
+                   ttl_minutes: int | None, parse_error: str | None, items_loaded: int) -> None:
+    """Fold one poll (and the parse of its body) into the feed's row (``stored``: the row as the run read it)."""
     now = datetime.fromisoformat(outcome.polled_at)
-    row = wh.sources.feeds().get(outcome.source_id)
-    streak, interval_s = (row.error_streak, row.poll_interval_s) if row else (0, None)
+    streak, interval_s = (stored.error_streak, stored.poll_interval_s) if stored else (0, None)
     error = outcome.error or parse_error
     if outcome.outcome == "retired":
         wh.sources.mark_retired(outcome.source_id, status=outcome.status, error=error, now=now)

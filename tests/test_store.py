@@ -1,0 +1,86 @@
+"""The storage layer's promises: readers say what they wait for and give up in seconds, a path where no
+warehouse exists is an error for commands that only read, and a run that raises is marked failed with its
+chunk rolled back (the next run completes the work)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import pipeline.chunk
+from pipeline.cli import main
+from pipeline.ingest import run_ingest
+from pipeline.settings import get_settings
+from pipeline.store.connection import connect
+
+HOLD = textwrap.dedent("""
+    import sys, time
+    from pipeline.store.connection import connect
+    with connect(sys.argv[1], holder="ingest run ingest-test-1"):
+        print("holding", flush=True)
+        time.sleep(60)
+""")
+
+
+@pytest.fixture
+def held_warehouse(settings):
+    with connect(settings.db):
+        pass  # created and migrated
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(settings.db)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "holding"
+    yield settings
+    holder.kill()
+    holder.wait()
+
+
+def test_a_reader_says_who_holds_the_warehouse_and_gives_up_in_seconds(held_warehouse, monkeypatch):
+    monkeypatch.setenv("NEWSWATCH_DB_READ_TIMEOUT_S", "1")
+    get_settings.cache_clear()
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["status"])
+    waited = time.monotonic() - started
+    assert result.exit_code == 1
+    assert "warehouse busy: ingest run ingest-test-1 (pid" in result.output
+    assert "gave up after 1 s" in result.output
+    assert waited < 30  # seconds, not the writers' 10 minutes
+
+
+@pytest.mark.parametrize("command", [["status"], ["feeds", "--json"], ["quarantine", "list"],
+                                     ["query", "SELECT 1"], ["label", "a1", "2"], ["rescore"]])
+def test_a_db_path_pointing_nowhere_is_an_error_not_a_new_warehouse(tmp_path: Path, command):
+    missing = tmp_path / "typo.duckdb"
+    result = CliRunner().invoke(main, [*command, "--db", str(missing)])
+    assert result.exit_code == 1, result.output
+    assert f"no warehouse at {missing}" in result.output
+    assert not missing.exists()
+
+
+def test_a_run_that_raises_is_marked_failed_and_its_chunk_rolls_back(settings, monkeypatch):
+    real_load = pipeline.chunk.load_items
+
+    def broken_load(*args, **kwargs):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(pipeline.chunk, "load_items", broken_load)
+    with pytest.raises(OSError, match="disk on fire"):
+        run_ingest(settings, include_feeds=False)
+    with connect(settings.db, read_only=True) as con:
+        runs = con.execute("SELECT status, details FROM runs").fetchall()
+        articles = con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
+        validations = con.execute("SELECT count(*) FROM validation_runs").fetchall()[0][0]
+    assert runs[0][0] == "failed" and "disk on fire" in json.loads(runs[0][1])["error"]
+    assert articles == 0 and validations == 0  # the chunk's validation results rolled back with it
+
+    monkeypatch.setattr(pipeline.chunk, "load_items", real_load)
+    summary = run_ingest(settings, include_feeds=False)
+    assert summary.accounted and summary.loaded > 0 and summary.abandoned_runs == []
+    with connect(settings.db, read_only=True) as con:
+        statuses = sorted(r[0] for r in con.execute("SELECT status FROM runs").fetchall())
+    assert statuses == ["failed", "success"]
