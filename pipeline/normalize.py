@@ -144,8 +144,10 @@ def derive_title(text: str, max_len: int = 140) -> str:
     candidate = candidate.rstrip(" .")
     if len(candidate) <= max_len:
         return candidate
-    cut = candidate[:max_len].rsplit(" ", 1)[0].rstrip(" ,;:-–—")
-    return f"{cut}…"
+    head = candidate[:max_len]
+    clause = max(head.rfind(", "), head.rfind("; "), head.rfind(" – "), head.rfind(" — "))
+    cut = head[:clause] if clause >= max_len * 0.6 else head.rsplit(" ", 1)[0]  # at a clause when one is near
+    return f"{cut.rstrip(' ,;:-–—')}…"
 
 
 def renormalize(item: Item) -> Item:

@@ -15,14 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from pipeline.normalize import title_key
-
-if TYPE_CHECKING:
-    from pipeline.story_pairs import PairModel
+from pipeline.story_pairs import PairModel, get_pair_model, page_kind, pair_features, weighted_jaccard
 
 WINDOW = timedelta(days=7)
 STORY_MAX_GAP = timedelta(days=2)
@@ -93,22 +91,6 @@ def _weighted_stems(text: str, language: str) -> dict[str, float]:
         if weight > out.get(key, 0.0):
             out[key] = weight
     return out
-
-
-def weighted_jaccard(a: dict[str, float], b: dict[str, float], a_total: float | None = None,
-                      b_total: float | None = None) -> float:
-    if not a or not b:
-        return 0.0
-    small, large = (a, b) if len(a) <= len(b) else (b, a)
-    inter = 0.0
-    for key, weight in small.items():
-        other = large.get(key)
-        if other is not None:
-            inter += weight if weight < other else other
-    a_total = sum(a.values()) if a_total is None else a_total
-    b_total = sum(b.values()) if b_total is None else b_total
-    union = a_total + b_total - inter
-    return inter / union if union else 0.0
 
 
 @dataclass(slots=True)
@@ -359,7 +341,3 @@ class StoryIndex:
 def _recurring(doc: StoryDoc) -> bool:
     """Live pages, briefings, round-ups, explainers and opinion: they join a story only on strong evidence."""
     return doc.series or bool(doc.page_kind)
-
-
-# story_pairs reads StoryDoc and weighted_jaccard from here; imported last so both modules load in either order
-from pipeline.story_pairs import get_pair_model, page_kind, pair_features  # noqa: E402

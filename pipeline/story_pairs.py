@@ -24,6 +24,23 @@ if TYPE_CHECKING:
 
 DEFAULT_STORY_MODEL = Path(__file__).with_name("story_model.json")
 
+
+def weighted_jaccard(a: dict[str, float], b: dict[str, float], a_total: float | None = None,
+                      b_total: float | None = None) -> float:
+    if not a or not b:
+        return 0.0
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    inter = 0.0
+    for key, weight in small.items():
+        other = large.get(key)
+        if other is not None:
+            inter += weight if weight < other else other
+    a_total = sum(a.values()) if a_total is None else a_total
+    b_total = sum(b.values()) if b_total is None else b_total
+    union = a_total + b_total - inter
+    return inter / union if union else 0.0
+
+
 # Page kinds that recur or gather many events: they join a story only on strong evidence (and never by chaining).
 PAGE_KINDS: dict[str, re.Pattern[str]] = {
     "live": re.compile(
@@ -63,8 +80,6 @@ def _overlap(a: dict[str, float] | frozenset[str], b: dict[str, float] | frozens
 
 
 def pair_features(a: StoryDoc, b: StoryDoc) -> np.ndarray:
-    from pipeline.stories import weighted_jaccard
-
     shared = [max(a.tokens.get(k, 0.0), b.tokens.get(k, 0.0)) for k in a.tokens.keys() & b.tokens.keys()]
     hours = abs((a.seen_at - b.seen_at).total_seconds()) / 3600
     kinds = {a.page_kind, b.page_kind}

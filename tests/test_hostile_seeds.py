@@ -38,7 +38,7 @@ def _folder(tmp_path: Path) -> Path:
 
 
 def test_unreadable_seeds_are_flagged_with_a_reason_and_good_ones_load(tmp_path: Path):
-    items = {item.source_name: item for item in load_seeds(_folder(tmp_path))}
+    items = {item.guid: item for item in load_seeds(_folder(tmp_path))}
     rejected = {name: item.raw["reason"] for name, item in items.items() if "source_unreadable" in item.flags}
     assert set(rejected) == {"folder.txt", "pipe.txt", "passwd.txt", "binary.txt", "huge.txt"}
     assert "directory" in rejected["folder.txt"] and "FIFO" in rejected["pipe.txt"]

@@ -39,7 +39,7 @@ def test_articles_have_the_contract_columns(settings):
             "topics, evidence, story_id FROM articles ORDER BY source_name").fetchall()
     assert len(rows) == 5
     for row in rows:
-        assert row[1] == "seed" and row[2].endswith(".txt")
+        assert row[1] == "seed" and row[2] and not row[2].endswith(".txt")  # a readable source, not a file
         assert row[12] is not None and 0.0 <= row[12] <= 1.0 and row[13] in (0, 1, 2)
         assert row[16] is not None
 

@@ -4,14 +4,21 @@ from pathlib import Path
 import pytest
 
 from pipeline.settings import PROJECT_ROOT
-from pipeline.sources.seeds import clean_seed_body, load_seeds, parse_seed, split_date_marker
+from pipeline.sources.seeds import (
+    SEED_HEADLINE_CHARS,
+    clean_seed_body,
+    load_seeds,
+    parse_seed,
+    seed_source_name,
+    split_date_marker,
+)
 
 SEEDS = PROJECT_ROOT / "seeds"
 
 
 @pytest.fixture(scope="module")
 def seeds():
-    return {item.source_name: item for item in load_seeds(SEEDS)}
+    return {item.guid: item for item in load_seeds(SEEDS)}
 
 
 def test_all_five_seeds_parse_with_their_dates_and_precision(seeds):
@@ -49,21 +56,21 @@ def test_photo_caption_line_is_dropped_and_headline_lead_becomes_title(seeds):
     item = seeds["003_f6626e620618e431.txt"]
     assert "(Photo: Depositphotos)" not in item.body
     assert item.title.startswith("The United States is not seen as a guarantor of security")
-    assert len(item.title) <= 141
+    assert item.title.endswith("on its own")  # the whole lead sentence, not a cut
 
 
 def test_undated_seeds_are_flagged_and_titled_from_their_first_sentence(seeds):
     for name in ("001_13ad57fb16ce40ef.txt", "002_6beeadf0afa1548b.txt"):
         item = seeds[name]
         assert item.published_at is None and "date_unknown" in item.flags
-        assert 20 < len(item.title) <= 141
+        assert 20 < len(item.title) <= SEED_HEADLINE_CHARS + 1
     assert seeds["001_13ad57fb16ce40ef.txt"].body.endswith("defense policies.")  # "— Agencies" trailer gone
 
 
 def test_seed_identity_is_stable_and_source_is_the_file(seeds):
-    again = {item.source_name: item for item in load_seeds(SEEDS)}
+    again = {item.guid: item for item in load_seeds(SEEDS)}
     for name, item in seeds.items():
-        assert item.source_kind == "seed" and item.source_name == name
+        assert item.source_kind == "seed" and item.guid == name
         assert again[name].article_id == item.article_id
         assert again[name].content_hash == item.content_hash
         assert item.language == "en"
@@ -79,3 +86,11 @@ def test_invalid_date_marker_is_unknown(tmp_path: Path):
 
 def test_clean_seed_body_keeps_real_text():
     assert clean_seed_body("Share:\n\n\n\nNATO met.\n\n\n\nAllies agreed.") == "NATO met.\n\nAllies agreed."
+
+
+def test_seeds_carry_a_readable_source_name_never_a_file_name(seeds):
+    assert seeds["000_8cbfb3a42bc84bb7.txt"].source_name == "MENAFN"  # "(MENAFN) As the ..."
+    assert all(not item.source_name.endswith(".txt") for item in seeds.values())
+    assert seed_source_name("KYIV (Reuters) - Drones struck ...") == "Reuters"
+    assert seed_source_name("Allied ministers met.\n\nSource: Polskie Radio") == "Polskie Radio"
+    assert seed_source_name("Allied ministers met in Riga.") == "Seed document"

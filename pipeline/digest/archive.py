@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +54,19 @@ def make_digest(settings: Settings, day: date, out_dir: Path | None = None) -> A
     out_dir = Path(out_dir or settings.digest_dir)
     now = datetime.now(UTC)
     with open_warehouse(settings, write=True, holder=f"digest {day}") as wh:
+        previous = wh.digests.archived(day)
+        day_end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+        if previous is not None and previous.as_of is not None and previous.as_of >= day_end:
+            # the day was complete when first built: show the same state again (same page, same feed problems)
+            as_of, feed_problems = previous.as_of, previous.feed_health
+        else:  # today's digest, or a day built while it was still running: as the warehouse is now
+            as_of, feed_problems = now, None
         digest = build_digest(wh, day, now, settings.importance_weights,
-                              load_taxonomy(settings.taxonomy_file).topic_names)
+                              load_taxonomy(settings.taxonomy_file).topic_names, as_of=as_of,
+                              feed_problems=feed_problems)
         archived = write_digest(digest, out_dir)
         with wh.transaction():
             wh.digests.record(DigestRecord(day, now, archived.relevant_stories, archived.relevant_articles,
                                            str(archived.html_path), str(archived.text_path),
-                                           str(archived.markdown_path)))
+                                           str(archived.markdown_path), as_of, digest.feed_problems))
     return archived

@@ -22,6 +22,12 @@ _DATELINE = re.compile(r"^\((?:[A-Z][A-Za-z&.\- ]{1,30})\)\s*")
 _DEBRIS_LINE = re.compile(r"^(share|share this|share:|print|email|tweet|advertisement|read more)\s*:?\s*$", re.I)
 _CAPTION_LINE = re.compile(r"^[^.!?]{0,120}\((?:photo|image|picture|foto)\s*:[^)]*\)\s*$", re.I)
 _TRAILER_LINE = re.compile(r"^[—–-]\s*[\w .]{2,40}$")
+# where a scraped article names its source: "(MENAFN) ...", "KYIV (Reuters) - ...", "... — AFP", "Source: ..."
+_LEADING_AGENCY = re.compile(r"^(?:[A-Z][A-Z .,'/-]{1,40}\s)?\((?P<name>[A-Z][A-Za-z&.\- ]{1,30})\)\s*[-–—:]?\s")
+_TRAILING_AGENCY = re.compile(r"[—–]\s*(?P<name>Agencies|AFP|Reuters|AP|dpa|PAP|ANSA|EFE|Ukrinform|BNS|LETA)\s*$")
+_SOURCE_LINE = re.compile(r"^\s*(?:source|quelle|źródło)\s*:\s*(?P<name>[^\n]{2,40}?)\s*$", re.I | re.M)
+SEED_SOURCE_NAME = "Seed document"
+SEED_HEADLINE_CHARS = 220  # a lead sentence kept whole up to this length, cut at a clause beyond it
 
 
 def split_date_marker(text: str) -> tuple[datetime | None, DatePrecision, str]:
@@ -38,6 +44,18 @@ def split_date_marker(text: str) -> tuple[datetime | None, DatePrecision, str]:
         return datetime(year, month, int(day), tzinfo=UTC), "day", text[match.end():]
     except ValueError:
         return None, "unknown", text[match.end():]
+
+
+def seed_source_name(text: str) -> str:
+    """The outlet or agency a seed names for itself (its dateline, a closing credit or a "Source:" line),
+    else "Seed document": readers need a source, not a file name."""
+    lead = text.lstrip()[:200]
+    for pattern, where in ((_LEADING_AGENCY, lead), (_TRAILING_AGENCY, text.rstrip()[-80:]),
+                           (_SOURCE_LINE, text[-2000:])):
+        match = pattern.search(where)
+        if match and match["name"].strip().lower() not in {"photo", "image", "foto", "picture"}:
+            return match["name"].strip()
+    return SEED_SOURCE_NAME
 
 
 def clean_seed_body(text: str) -> str:
@@ -106,12 +124,12 @@ def parse_seed(path: Path) -> Item:
     raw, encoding = decode_seed(path.read_bytes())
     published_at, precision, rest = split_date_marker(raw)
     body = clean_seed_body(rest)
-    title = derive_title(body)
+    title = derive_title(body, max_len=SEED_HEADLINE_CHARS)
     return Item(
         article_id=article_id(SOURCE_ID, path.name),
         source_kind="seed",
         source_id=SOURCE_ID,
-        source_name=path.name,
+        source_name=seed_source_name(rest),
         guid=path.name,
         title=title,
         summary=_lead(body),

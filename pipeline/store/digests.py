@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
 
 from pipeline.store.connection import Connection
+from pipeline.store.stories import PRIMARY_TOPIC_SQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,9 +18,10 @@ class DayStory:
     story_id: str
     score: float
     label: int
-    first_seen: datetime | None
-    earlier_members: int
-    today: int
+    first_seen: datetime  # when the warehouse first saw the story
+    first_published: datetime | None
+    new: bool  # first seen on the digest day (or later, before the digest was built)
+    today: int  # relevant members of the day
     rank: float
     primary_topic: str | None
 
@@ -38,6 +41,7 @@ class MemberRow:
     evidence: str | None
     relevance_score: float | None
     duplicate_of: str | None
+    ingested_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,34 +53,53 @@ class DigestRecord:
     html_path: str
     text_path: str
     markdown_path: str
+    as_of: datetime | None = None  # the warehouse state it shows: articles ingested up to this moment
+    feed_health: list[dict[str, Any]] | None = None  # the feed problems it showed
+
+
+_RECORD_COLUMNS = ("digest_date, built_at, relevant_stories, relevant_articles, html_path, text_path, markdown_path, "
+                   "as_of, feed_health")
+
+
+def _record(row: tuple[Any, ...]) -> DigestRecord:
+    return DigestRecord(*row[:8], feed_health=json.loads(row[8]) if row[8] else None)
 
 
 class DigestStore:
     def __init__(self, con: Connection) -> None:
         self._con = con
 
-    def day_stories(self, day: date, new_weight: float, today_weight: float) -> list[DayStory]:
-        """The day's relevant stories ranked by stored importance plus the day's terms (pipeline.importance)."""
+    def day_stories(self, day: date, as_of: datetime, importance_sql: str, new_weight: float,
+                    today_weight: float) -> list[DayStory]:
+        """The day's relevant stories as the warehouse stood at ``as_of``, ranked by importance (computed from
+        the members seen by then, ``importance_sql`` over members ``a``, see pipeline.importance) plus the
+        day's terms: ``new_weight`` when first seen on the day, ``today_weight`` * ln(1 + the day's members)."""
+        day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         rows = self._con.execute(
-            """
-            WITH day_stories AS (
+            f"""
+            WITH visible AS (SELECT * FROM v_digest_articles WHERE ingested_at <= $as_of),
+            day_stories AS (
                 SELECT story_id, max(relevance_score) AS score, max(relevance_label) AS label, count(*) AS today
-                FROM v_digest_articles WHERE digest_day = ? AND relevance_label >= 1 GROUP BY story_id
+                FROM visible WHERE digest_day = $day AND relevance_label >= 1 GROUP BY story_id
             ),
-            earlier AS (
-                SELECT story_id, count(*) AS members FROM v_digest_articles
-                WHERE digest_day < ? AND story_id IN (SELECT story_id FROM day_stories) GROUP BY story_id
+            story_state AS (
+                SELECT a.story_id, {importance_sql} AS importance, {PRIMARY_TOPIC_SQL} AS primary_topic,
+                       min(a.ingested_at) AS first_seen, min(a.published_at) AS first_published
+                FROM visible a WHERE a.story_id IN (SELECT story_id FROM day_stories) GROUP BY a.story_id
             )
-            SELECT ds.story_id, ds.score, ds.label, st.first_seen, coalesce(e.members, 0), ds.today,
-                   coalesce(st.importance, 0) + ? * (e.members IS NULL)::INTEGER + ? * ln(1 + ds.today) AS rank,
-                   st.primary_topic
-            FROM day_stories ds LEFT JOIN stories st USING (story_id) LEFT JOIN earlier e USING (story_id)
+            SELECT ds.story_id, ds.score, ds.label, ss.first_seen, ss.first_published,
+                   ss.first_seen >= $day_start AS new, ds.today,
+                   ss.importance + $new_weight * (ss.first_seen >= $day_start)::INTEGER
+                       + $today_weight * ln(1 + ds.today) AS rank,
+                   ss.primary_topic
+            FROM day_stories ds JOIN story_state ss USING (story_id)
             ORDER BY rank DESC, ds.label DESC, ds.score DESC, ds.story_id
-            """, [day, day, new_weight, today_weight]).fetchall()
+            """, {"as_of": as_of, "day": day, "day_start": day_start, "new_weight": new_weight,
+                  "today_weight": today_weight}).fetchall()
         return [DayStory(*r) for r in rows]
 
-    def members(self, story_ids: list[str]) -> dict[str, list[MemberRow]]:
-        """Every member of the given stories, originals first, most relevant first."""
+    def members(self, story_ids: list[str], as_of: datetime) -> dict[str, list[MemberRow]]:
+        """Every member of the given stories seen by ``as_of``, originals first, most relevant first."""
         if not story_ids:
             return {}
         self._con.register("digest_stories", pa.table({"story_id": story_ids}))
@@ -84,11 +107,13 @@ class DigestStore:
             rows = self._con.execute(
                 """
                 SELECT a.story_id, a.article_id, a.title, a.url, a.source_name, a.language, a.published_at,
-                       a.published_precision, a.summary, a.topics, a.evidence, a.relevance_score, a.duplicate_of
+                       a.published_precision, a.summary, a.topics, a.evidence, a.relevance_score, a.duplicate_of,
+                       a.ingested_at
                 FROM articles a JOIN digest_stories USING (story_id)
+                WHERE a.ingested_at <= ?
                 ORDER BY a.story_id, a.duplicate_of IS NOT NULL, a.relevance_score DESC, a.ingested_at,
                          a.article_id
-                """).fetchall()
+                """, [as_of]).fetchall()
         finally:
             self._con.unregister("digest_stories")
         members: dict[str, list[MemberRow]] = {}
@@ -96,41 +121,45 @@ class DigestStore:
             members.setdefault(row[0], []).append(MemberRow(*row[:9], list(row[9] or []), *row[10:]))
         return members
 
-    def topic_volume(self, start: date, end: date) -> list[tuple[str, date, int]]:
-        """(topic, day, relevant stories) for the days from ``start`` to ``end``."""
+    def topic_volume(self, start: date, end: date, as_of: datetime) -> list[tuple[str, date, int]]:
+        """(topic, day, relevant stories) for the days from ``start`` to ``end``, as seen by ``as_of``."""
         return [tuple(r) for r in self._con.execute(  # type: ignore[misc]
             """
             SELECT topic, digest_day, count(DISTINCT story_id)
             FROM (SELECT unnest(topics) AS topic, digest_day, story_id FROM v_digest_articles
-                  WHERE relevance_label >= 1 AND digest_day BETWEEN ? AND ?)
+                  WHERE relevance_label >= 1 AND digest_day BETWEEN ? AND ? AND ingested_at <= ?)
             GROUP BY ALL
-            """, [start, end]).fetchall()]
+            """, [start, end, as_of]).fetchall()]
 
-    def day_counts(self, day: date) -> dict[str, int]:
+    def first_day(self) -> date | None:
+        """The first day the warehouse holds articles for (days before it have no data, not zero stories)."""
+        row = self._con.execute("SELECT min(digest_day) FROM articles").fetchall()
+        return row[0][0] if row else None
+
+    def day_counts(self, day: date, as_of: datetime) -> dict[str, int]:
         row = self._con.execute(
             """
             SELECT count(*), count(*) FILTER (WHERE relevance_label >= 1),
                    count(*) FILTER (WHERE relevance_label = 2), count(*) FILTER (WHERE duplicate_of IS NOT NULL),
                    count(DISTINCT source_id)
-            FROM v_digest_articles WHERE digest_day = ?
-            """, [day]).fetchall()[0]
+            FROM v_digest_articles WHERE digest_day = ? AND ingested_at <= ?
+            """, [day, as_of]).fetchall()[0]
         return {"articles": row[0], "relevant_articles": row[1], "core_articles": row[2], "duplicates": row[3],
                 "sources": row[4]}
 
     def record(self, record: DigestRecord) -> None:
-        self._con.execute("INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?, ?, ?, ?)",
+        self._con.execute(f"INSERT OR REPLACE INTO digests ({_RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                           [record.day, record.built_at, record.relevant_stories, record.relevant_articles,
-                           record.html_path, record.text_path, record.markdown_path])
+                           record.html_path, record.text_path, record.markdown_path, record.as_of,
+                           None if record.feed_health is None else json.dumps(record.feed_health, default=str)])
 
     def archived(self, day: date) -> DigestRecord | None:
-        rows = self._con.execute("SELECT digest_date, built_at, relevant_stories, relevant_articles, html_path, "
-                                 "text_path, markdown_path FROM digests WHERE digest_date = ?", [day]).fetchall()
-        return DigestRecord(*rows[0]) if rows else None
+        rows = self._con.execute(f"SELECT {_RECORD_COLUMNS} FROM digests WHERE digest_date = ?", [day]).fetchall()
+        return _record(rows[0]) if rows else None
 
     def latest(self) -> DigestRecord | None:
-        rows = self._con.execute("SELECT digest_date, built_at, relevant_stories, relevant_articles, html_path, "
-                                 "text_path, markdown_path FROM digests ORDER BY digest_date DESC LIMIT 1").fetchall()
-        return DigestRecord(*rows[0]) if rows else None
+        rows = self._con.execute(f"SELECT {_RECORD_COLUMNS} FROM digests ORDER BY digest_date DESC LIMIT 1").fetchall()
+        return _record(rows[0]) if rows else None
 
     def already_sent(self, day: date, recipient: str) -> bool:
         """A recipient counts as served when a 'sent' row names it alone, or (rows written before per-recipient

@@ -67,23 +67,25 @@ class QuarantineStore:
             "ORDER BY created_at, quarantine_id", [ids, ids]).fetchall()
         return [item_from_json(json.loads(r[0])) for r in rows]
 
-    def opened_on(self, day: date, limit: int = 50) -> list[dict[str, Any]]:
-        """Open rows created on ``day`` (UTC), with the names of the expectations they failed."""
+    def opened_on(self, day: date, as_of: datetime, limit: int = 50) -> list[dict[str, Any]]:
+        """Rows created on ``day`` (UTC) and still open at ``as_of``, with the expectations they failed."""
         rows = self._con.execute(
-            "SELECT quarantine_id, source_id, reasons FROM quarantine WHERE status = 'open' "
+            "SELECT quarantine_id, source_id, reasons FROM quarantine WHERE created_at <= ? "
+            "AND (released_at IS NULL OR released_at > ?) "
             "AND CAST(created_at AT TIME ZONE 'UTC' AS DATE) = ? ORDER BY created_at, quarantine_id LIMIT ?",
-            [day, limit]).fetchall()
+            [as_of, as_of, day, limit]).fetchall()
         return [{"id": r[0], "source_id": r[1],
                  "reasons": sorted({x["expectation"] for x in json.loads(r[2])})} for r in rows]
 
-    def caught_on(self, day: date) -> list[dict[str, Any]]:
-        """Per expectation, how many rows the day's validation runs caught (only those that caught any)."""
+    def caught_on(self, day: date, as_of: datetime) -> list[dict[str, Any]]:
+        """Per expectation, how many rows the day's validation runs (up to ``as_of``) caught (only those that
+        caught any)."""
         rows = self._con.execute(
             """
             SELECT r.value ->> 'expectation' AS expectation, r.value ->> 'severity' AS severity,
                    sum(CAST(r.value ->> 'unexpected_count' AS BIGINT)) AS caught
             FROM validation_runs v, json_each(v.results) r
-            WHERE CAST(v.ran_at AT TIME ZONE 'UTC' AS DATE) = ?
+            WHERE CAST(v.ran_at AT TIME ZONE 'UTC' AS DATE) = ? AND v.ran_at <= ?
             GROUP BY ALL HAVING caught > 0 ORDER BY caught DESC, expectation
-            """, [day]).fetchall()
+            """, [day, as_of]).fetchall()
         return [{"expectation": r[0], "severity": r[1], "rows": int(r[2])} for r in rows]

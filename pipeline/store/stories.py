@@ -21,6 +21,11 @@ class Signature:
     features: dict[str, Any]
 
 
+# filed under the first topic of its most relevant article (the topic its evidence weighs most); over members ``a``
+PRIMARY_TOPIC_SQL = ("arg_max(a.topics[1], (a.relevance_label, a.relevance_score, -epoch(a.ingested_at))) "
+                     "FILTER (WHERE len(a.topics) > 0)")
+
+
 class StoryStore:
     def __init__(self, con: Connection) -> None:
         self._con = con
@@ -58,9 +63,11 @@ class StoryStore:
         try:
             self._con.execute(
                 f"""
-                INSERT OR REPLACE INTO stories
+                INSERT OR REPLACE INTO stories (story_id, first_seen, last_seen, headline, headline_article_id,
+                    member_count, outlets, languages, max_relevance, topics, importance, primary_topic,
+                    core_members, first_published)
                 SELECT a.story_id,
-                       min(coalesce(a.published_at, a.ingested_at)),
+                       min(a.ingested_at),  -- first seen by the warehouse
                        max(coalesce(a.published_at, a.ingested_at)),
                        arg_max(a.title, (a.duplicate_of IS NULL, a.relevance_score, -epoch(a.ingested_at))),
                        arg_max(a.article_id, (a.duplicate_of IS NULL, a.relevance_score, -epoch(a.ingested_at))),
@@ -70,11 +77,9 @@ class StoryStore:
                        max(a.relevance_score),
                        list_sort(list_distinct(flatten(list(a.topics)))),
                        {importance_sql},
-                       -- filed under the first topic of its most relevant article (the topic its evidence
-                       -- weighs most)
-                       arg_max(a.topics[1], (a.relevance_label, a.relevance_score, -epoch(a.ingested_at)))
-                           FILTER (WHERE len(a.topics) > 0),
-                       count(*) FILTER (WHERE a.relevance_label = 2)
+                       {PRIMARY_TOPIC_SQL},
+                       count(*) FILTER (WHERE a.relevance_label = 2),
+                       min(a.published_at)
                 FROM articles a JOIN touched_stories USING (story_id)
                 GROUP BY a.story_id
                 """)
