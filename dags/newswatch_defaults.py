@@ -22,8 +22,11 @@ ALERT_BODY = (
 )
 
 
-def default_args(retries: int = 2, retry_delay: timedelta = timedelta(minutes=1)) -> dict[str, Any]:
-    args: dict[str, Any] = {"owner": "newswatch", "retries": retries, "retry_delay": retry_delay}
+def default_args(retries: int = 2, retry_delay: timedelta = timedelta(minutes=1),
+                 execution_timeout: timedelta = timedelta(hours=2)) -> dict[str, Any]:
+    """Every task gets an execution timeout: a stuck task fails (and alerts) instead of holding its pool."""
+    args: dict[str, Any] = {"owner": "newswatch", "retries": retries, "retry_delay": retry_delay,
+                            "execution_timeout": execution_timeout}
     recipients = [a.strip() for a in os.environ.get("NEWSWATCH_ALERT_TO", "").split(",") if a.strip()]
     if recipients:
         from airflow.providers.smtp.notifications.smtp import SmtpNotifier

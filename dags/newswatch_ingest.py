@@ -47,7 +47,9 @@ def newswatch_ingest() -> None:
         print(f"{len(names)} feeds due")
         return names
 
-    @task(pool="feeds", map_index_template="{{ task.op_kwargs['feed'] }}", doc_md=POLL_FEED_DOC)
+    # a fetch has its own wall-clock deadline (NEWSWATCH_FETCH_DEADLINE_S, at most an hour); this is the backstop
+    @task(pool="feeds", map_index_template="{{ task.op_kwargs['feed'] }}", doc_md=POLL_FEED_DOC,
+          execution_timeout=timedelta(minutes=65))
     def poll_feed(feed: str) -> PollOutcome:
         from pipeline.ingest import poll_one
         from pipeline.settings import get_settings

@@ -50,14 +50,16 @@ db_option = click.option("--db", type=click.Path(path_type=Path), default=None,
 
 
 class WarehouseErrors(click.Group):
-    """Turns a missing or busy warehouse into a one-line error (exit 1) in every command."""
+    """Turns a missing, busy or unusable warehouse and a bad feed list into a one-line error (exit 1) in every
+    command."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from pipeline.store import WarehouseBusy, WarehouseMissing
+        from pipeline.feeds.config import FeedListError
+        from pipeline.store import WarehouseBusy, WarehouseMissing, WarehouseUnusable
 
         try:
             return super().invoke(ctx)
-        except (WarehouseMissing, WarehouseBusy) as exc:
+        except (WarehouseMissing, WarehouseBusy, WarehouseUnusable, FeedListError) as exc:
             raise click.ClickException(str(exc)) from None
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.chunk import process_chunk
-from pipeline.feeds.config import FeedConfig, load_feed_list
+from pipeline.feeds.config import FeedConfig, FeedListError, load_feed_list
 from pipeline.feeds.health import due_feeds, load_states, record_outcome, register_feeds
 from pipeline.feeds.landing import landed_refs
 from pipeline.feeds.parallel import FeedParserPool, ParseJob
@@ -42,8 +42,11 @@ def new_run_id(kind: str = "ingest", now: datetime | None = None) -> str:
 
 
 def feed_list(settings: Settings, feeds_file: Path | None) -> list[FeedConfig]:
-    path = feeds_file or settings.feeds_file
-    return load_feed_list(path) if Path(path).exists() else []
+    """The feed list; a missing file is an error (a typo in NEWSWATCH_FEEDS_FILE must not mean "no feeds")."""
+    path = Path(feeds_file or settings.feeds_file)
+    if not path.exists():
+        raise FeedListError(f"feed list {path} does not exist (NEWSWATCH_FEEDS_FILE); an empty file means no feeds")
+    return load_feed_list(path)
 
 
 def _plan(wh: Warehouse, feeds: list[FeedConfig], only_due: bool,

@@ -30,6 +30,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settin
     }
     for key, value in env.items():
         monkeypatch.setenv(key, str(value))
+    env["NEWSWATCH_FEEDS_FILE"].write_text("# no feeds: seeds only\n", encoding="utf-8")
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 import pytest
 
+from pipeline.feeds.parse import MAX_ITEMS_PER_BODY
 from tests.conftest import VENV_BIN
 from tests.test_feeds_http import rss
 
@@ -29,6 +30,14 @@ def quadratic_blowup() -> bytes:
     return (f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "{"A" * 102_400}">]><rss version="2.0"><channel>'
             f"<title>Bomb</title><item><title>t</title><description>{refs}</description></item></channel></rss>"
             ).encode()
+
+
+def flood() -> bytes:
+    """20,000 entries with near-identical titles and 20 KB texts in one ~9 MB body (under the 10 MiB cap):
+    parsed, capped at the per-body entry limit, and grouped without quadratic work."""
+    text = "Allied air defence units on the eastern flank reported new drone incursions overnight. " * 220
+    return rss(*((f"f{n}", f"Drone incursion reported near the border, update {n}", text[:200 + n % 50])
+                 for n in range(20_000)), channel="Flood")
 
 
 class _Feeds(BaseHTTPRequestHandler):
@@ -68,6 +77,7 @@ def feed_server():
                                               f"Defence ministers met for round {n} of talks."))
                      for n in range(10)}
     _Feeds.bodies["/bomb.xml"] = quadratic_blowup()
+    _Feeds.bodies["/flood.xml"] = flood()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Feeds)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -102,4 +112,14 @@ def test_one_hostile_feed_among_ten_healthy_ones(tmp_path: Path, feed_server: st
     assert summary["loaded"] == 10 and summary["feeds_ok"] == 10 and summary["feeds_failed"] == 1
     error = next(e for e in summary["feed_errors"] if e["feed"] == hostile)["error"]
     assert ("entities" in error) if hostile == "bomb" else ("deadline" in error)
+
+
+def test_a_flood_of_entries_in_one_body_is_capped_with_a_warning(tmp_path: Path, feed_server: str):
+    summary, elapsed, peak_mb = _run_ingest(tmp_path, feed_server, "flood")
+    assert elapsed < RUN_DEADLINE_S
+    assert peak_mb < PEAK_RSS_LIMIT_MB
+    assert summary["feeds_ok"] == 11 and summary["feeds_failed"] == 0
+    assert summary["items_seen"] == 10 + MAX_ITEMS_PER_BODY  # the healthy ten, and the flood up to its cap
+    warning = next(w for w in summary["feed_warnings"] if w["feed"] == "flood")["warning"]
+    assert "18000 entries beyond the 2000-entry cap" in warning
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +17,21 @@ from pipeline.feeds.landing import LandingRef, read_body
 from pipeline.feeds.parse import ParsedFeed, parse_feed
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+PARENT_CHECK_S = 1.0
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker within a second of the run that started it dying (a SIGKILLed
+    ingest must not leave parsers running for a minute)."""
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_S)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,5 +85,6 @@ class FeedParserPool:
             return [parse_job(job) for job in jobs]
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.workers,
-                                             mp_context=multiprocessing.get_context("forkserver"))
+                                             mp_context=multiprocessing.get_context("forkserver"),
+                                             initializer=_exit_with_parent, initargs=(os.getpid(),))
         return list(self._pool.map(parse_job, jobs, chunksize=max(1, len(jobs) // (self.workers * 8))))

@@ -112,11 +112,26 @@ def _dates(published: datetime | None, updated: datetime | None, fetched_at: dat
     return when, updated
 
 
+# Limits per body and per item, so memory follows the number of bodies in a chunk, not what one body holds: a
+# real feed carries tens to hundreds of entries and an article a few tens of kilobytes.
+MAX_ITEMS_PER_BODY = 2_000
+MAX_TITLE_HTML = 2_000
+MAX_TEXT_HTML = 200_000
+
+
+def _capped_note(total: int) -> str | None:
+    if total <= MAX_ITEMS_PER_BODY:
+        return None
+    return f"{total - MAX_ITEMS_PER_BODY} entries beyond the {MAX_ITEMS_PER_BODY}-entry cap per body were dropped"
+
+
 def build_item(*, source_id: str, source_name: str, guid: str | None, link: str | None, title_html: str,
                summary_html: str, content_html: str, author: str | None, tags: list[str],
                published: datetime | None, updated: datetime | None, language_hint: str | None,
                fetched_at: datetime, raw: dict[str, Any]) -> Item:
     flags: list[str] = []
+    title_html, summary_html, content_html = (title_html[:MAX_TITLE_HTML], summary_html[:MAX_TEXT_HTML],
+                                              content_html[:MAX_TEXT_HTML])
     title = html_to_text(title_html).replace("\n", " ")
     summary = html_to_text(summary_html)
     body = html_to_text(content_html) if content_html else summary
@@ -179,7 +194,8 @@ def parse_feed(body: bytes, headers: dict[str, str], *, source_id: str, source_n
     if isinstance(ttl, str) and ttl.strip().isdigit():
         result.ttl_minutes = int(ttl.strip())
     language = parsed.feed.get("language") or language_hint
-    for entry in parsed.entries:
+    capped = _capped_note(len(parsed.entries))
+    for entry in parsed.entries[:MAX_ITEMS_PER_BODY]:
         content = entry.get("content") or []
         content_html = max((c.get("value", "") for c in content), key=len, default="")
         raw = {k: entry.get(k) for k in ("id", "link", "title", "summary", "author", "published", "updated")}
@@ -208,6 +224,8 @@ def parse_feed(body: bytes, headers: dict[str, str], *, source_id: str, source_n
     elif not result.items:
         result.error = ("no entries in the document" if parsed.get("version")
                         else "not a feed: no RSS, Atom, RDF or JSON Feed document found")
+    if capped and not result.error:
+        result.warning = "; ".join(filter(None, [result.warning, capped]))
     return result
 
 
@@ -231,8 +249,9 @@ def _parse_json_feed(body: bytes, *, source_id: str, source_name: str, language_
     result = ParsedFeed(title=_text(data.get("title")) or None)
     language = _text(data.get("language")) or language_hint
     entries = data.get("items") if isinstance(data.get("items"), list) else []
+    capped = _capped_note(len(entries))
     skipped = 0
-    for entry in entries:
+    for entry in entries[:MAX_ITEMS_PER_BODY]:
         if not isinstance(entry, dict):
             skipped += 1
             continue
@@ -241,8 +260,8 @@ def _parse_json_feed(body: bytes, *, source_id: str, source_name: str, language_
                                                 language=language, fetched_at=fetched_at))
         except (TypeError, ValueError, AttributeError, RecursionError):  # one malformed item, not the feed
             skipped += 1
-    if skipped:
-        result.warning = f"{skipped} malformed JSON Feed item(s) skipped"
+    notes = [f"{skipped} malformed JSON Feed item(s) skipped" if skipped else None, capped]
+    result.warning = "; ".join(filter(None, notes)) or None
     return result
 
 

@@ -36,6 +36,20 @@ class WarehouseBusy(TimeoutError):
     """Another process held the warehouse longer than this command was willing to wait."""
 
 
+class WarehouseUnusable(OSError):
+    """The warehouse path cannot hold a warehouse (no such folder, no permission, a special file system)."""
+
+
+def _check_lock_file(lock_path: Path) -> None:
+    """Create the lock file once up front: a path where it cannot exist (``/proc/x``, a read-only folder) is an
+    error now, not ten minutes of waiting on a lock that can never be taken."""
+    try:
+        os.close(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644))
+    except OSError as exc:
+        raise WarehouseUnusable(f"cannot use {lock_path.with_suffix('')} as a warehouse: {exc.strerror} "
+                                f"({lock_path}); check --db / NEWSWATCH_DB") from None
+
+
 def _holder_file(db_path: Path) -> Path:
     return Path(str(db_path) + ".holder.json")
 
@@ -77,7 +91,11 @@ def connect(db_path: Path, *, read_only: bool = False, lock_timeout_s: float = 6
         if not create:
             raise WarehouseMissing(f"no warehouse at {db_path} (run `newswatch ingest` first, or check --db / "
                                    "NEWSWATCH_DB)")
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarehouseUnusable(f"cannot create a warehouse at {db_path}: {exc.strerror}") from None
+    _check_lock_file(Path(str(db_path) + ".lock"))
     lock = FileLock(str(db_path) + ".lock")
     _acquire(lock, db_path, lock_timeout_s)
     holder_file = _holder_file(db_path)

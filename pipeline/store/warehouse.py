@@ -3,10 +3,13 @@ settings. This is the seam a second backend plugs into; nothing outside ``pipeli
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from pipeline.settings import Settings
 from pipeline.store.articles import ArticleStore
@@ -17,6 +20,8 @@ from pipeline.store.quarantine import QuarantineStore
 from pipeline.store.runs import RunStore
 from pipeline.store.sources import SourceStore
 from pipeline.store.stories import StoryStore
+
+log = logging.getLogger(__name__)
 
 
 class Warehouse:
@@ -50,12 +55,20 @@ class Warehouse:
         self._depth = 1
         try:
             yield
+            self._con.execute("COMMIT")  # a failed commit (disk full) rolls back below and raises its own error
         except BaseException:
-            self._depth = 0
-            self._con.execute("ROLLBACK")
+            self._rollback()
             raise
-        self._depth = 0
-        self._con.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def _rollback(self) -> None:
+        """Roll back; when DuckDB already aborted the transaction (disk full, I/O error) there is nothing to roll
+        back, and the error to report is the one that aborted it, not "no transaction is active"."""
+        try:
+            self._con.execute("ROLLBACK")
+        except duckdb.Error as exc:
+            log.debug("rollback after a failed transaction: %s", exc)
 
     def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """A user's SQL (``newswatch query``): column names and rows."""
