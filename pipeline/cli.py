@@ -45,6 +45,11 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# One --json convention for every command: a result is one JSON object, a stream of rows is JSON Lines.
+# Commands whose only output is data (eval, eval-stories, train, train-stories, quarantine show) print JSON
+# with or without the flag.
+always_json = click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object (the default).")
+
 db_option = click.option("--db", type=click.Path(path_type=Path), default=None,
                          help="DuckDB file (default: $NEWSWATCH_DB or warehouse/newswatch.duckdb).")
 
@@ -119,9 +124,14 @@ def ingest(feeds_file: Path | None, no_seeds: bool, no_feeds: bool, due_only: bo
 def replay(feed_name: str | None, force: bool, as_json: bool, db: Path | None) -> None:
     """Process the landed feed bodies into the warehouse, without the network (already processed ones are
     skipped unless --force)."""
+    from pipeline.ingest import UnknownFeed
     from pipeline.ingest import replay as replay_landed
 
-    _report(replay_landed(_settings(db), feed_name=feed_name, force=force), as_json)
+    try:
+        summary = replay_landed(_settings(db), feed_name=feed_name, force=force)
+    except UnknownFeed as exc:
+        raise click.ClickException(str(exc)) from exc
+    _report(summary, as_json)
 
 
 @main.command()
@@ -159,21 +169,42 @@ def digest(day: datetime | None, out_dir: Path | None, send: bool, force: bool, 
     else:
         click.echo(f"digest {target}: {archived.relevant_stories} relevant stories -> {archived.html_path}")
         if send:
-            click.echo(f"mail to {result['send']['recipients']}: {result['send']['status']}")
+            sent_info = result["send"]
+            reason = f" ({sent_info['reason']})" if sent_info.get("reason") else ""
+            click.echo(f"mail to {sent_info['recipients']}: {sent_info['status']}{reason}")
 
 
 @main.command()
-@click.argument("sql")
+@click.argument("sql", required=False)
+@click.option("--file", "sql_file", type=click.File("r", encoding="utf-8"), default=None,
+              help="Run the SQL in FILE (e.g. warehouse/queries/*.sql); '-' reads standard input.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A value the SQL reads as getvariable('NAME') (repeatable), e.g. --param day=2026-11-21.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               help="Output format: aligned table, JSON lines, or CSV.")
 @db_option
-def query(sql: str, fmt: str, db: Path | None) -> None:
-    """Run one SQL statement against the warehouse (read-only) and print the result."""
+def query(sql: str | None, sql_file: Any, params: tuple[str, ...], fmt: str, db: Path | None) -> None:
+    """Run SQL against the warehouse (read-only) and print the result: the SQL argument, a file (--file), or
+    standard input (SQL '-'). A file may hold several statements; the last one's rows are printed."""
     from pipeline.store import open_warehouse
 
+    if sql_file is not None:
+        text = sql_file.read()
+    elif sql == "-":
+        text = sys.stdin.read()
+    elif sql:
+        text = sql
+    else:
+        raise click.UsageError("give SQL, --file FILE, or '-' to read standard input")
+    variables: dict[str, str] = {}
+    for param in params:
+        name, sep, value = param.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise click.UsageError(f"--param needs NAME=VALUE, got {param!r}")
+        variables[name.strip()] = value
     with open_warehouse(_settings(db)) as wh:
         try:
-            columns, rows = wh.query(sql)
+            columns, rows = wh.query(text, variables)
         except Exception as exc:  # duckdb raises many error types; all are the user's SQL problem here
             raise click.ClickException(str(exc).splitlines()[0]) from exc
     if fmt == "json":
@@ -196,6 +227,27 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [record for _, record in numbered_records(path)]
     except JsonLinesError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _read_items(path: Path) -> list[dict[str, Any]]:
+    """Items for classify/cluster: each line an object with an id and a title or text (an item without an id
+    could not be matched to its result; one without words cannot be judged)."""
+    from pipeline.jsonl import JsonLinesError, numbered_records
+
+    records = []
+    try:
+        for number, record in numbered_records(path):
+            if not isinstance(record, dict):
+                raise click.ClickException(f"{path}:{number}: not an object with id, title and text")
+            if record.get("id") in (None, ""):
+                raise click.ClickException(f"{path}:{number}: no id (each line needs id, title and/or text)")
+            if not str(record.get("title") or "").strip() and not str(record.get("text") or
+                                                                      record.get("summary") or "").strip():
+                raise click.ClickException(f"{path}:{number}: item {record['id']!r} has neither title nor text")
+            records.append(record)
+    except JsonLinesError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return records
 
 
 def _write_jsonl(path: Path | None, rows: list[dict[str, Any]]) -> None:
@@ -222,7 +274,7 @@ def cluster(in_path: Path, out_path: Path | None) -> None:
     (duplicate_of is null unless the item is the same article as an earlier one)."""
     from pipeline.cluster import cluster_records
 
-    _write_jsonl(out_path, cluster_records(_read_jsonl(in_path)))
+    _write_jsonl(out_path, cluster_records(_read_items(in_path)))
 
 
 taxonomy_option = click.option("--taxonomy", "taxonomy_path", type=click.Path(exists=True, dir_okay=False,
@@ -261,7 +313,7 @@ def classify(in_path: Path, out_path: Path | None, taxonomy_path: Path | None, m
     evidence: the taxonomy terms and rules that fired and the strongest learned features)."""
     from pipeline.classify.evaluate import classify_records
 
-    _write_jsonl(out_path, classify_records(_classifier(taxonomy_path, model_path), _read_jsonl(in_path)))
+    _write_jsonl(out_path, classify_records(_classifier(taxonomy_path, model_path), _read_items(in_path)))
 
 
 def _labelled(paths: tuple[Path, ...]) -> list[Any]:
@@ -281,8 +333,9 @@ def _labelled(paths: tuple[Path, ...]) -> list[Any]:
 @taxonomy_option
 @model_option
 @db_option
+@always_json
 def eval_command(in_paths: tuple[Path, ...], use_warehouse: bool, no_cv: bool, taxonomy_path: Path | None,
-                 model_path: Path | None, db: Path | None) -> None:
+                 model_path: Path | None, db: Path | None, as_json: bool) -> None:
     """Honest figures for the classifier: the frozen slice (ids with sha256 % 5 == 0, never trained on),
     k-fold cross-validation of the whole training procedure, per language and source; then fitted figures."""
     from pipeline.classify.evaluate import evaluate
@@ -306,8 +359,9 @@ def eval_command(in_paths: tuple[Path, ...], use_warehouse: bool, no_cv: bool, t
               help="Where to write the model (default: the bundled pipeline/classify/relevance_model.npz).")
 @taxonomy_option
 @db_option
+@always_json
 def train(eval_dir: Path | None, in_paths: tuple[Path, ...], no_warehouse: bool, out_path: Path | None,
-          taxonomy_path: Path | None, db: Path | None) -> None:
+          taxonomy_path: Path | None, db: Path | None, as_json: bool) -> None:
     """Rebuild the relevance model from the labelled dev sets and the analyst's labels, deterministically."""
     from pipeline.classify.feedback import retrain, training_items, warehouse_labelled
     from pipeline.classify.train import TrainingDataError
@@ -417,7 +471,8 @@ def _pair_sets(paths: tuple[Path, ...]) -> list[Any]:
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Labelled pairs {id, a, b, label} (repeatable; each file is clustered in one run).")
 @click.option("--no-cv", is_flag=True, help="Skip the cross-validation of the threshold (faster).")
-def eval_stories(in_paths: tuple[Path, ...], no_cv: bool) -> None:
+@always_json
+def eval_stories(in_paths: tuple[Path, ...], no_cv: bool, as_json: bool) -> None:
     """Measure same-story detection on labelled pairs (2 same article, 1 same story, 0 different): precision,
     recall and F1 of same story, same-article recall, share of different pairs merged; then the frozen slice
     (pair keys with sha256 % 5 == 0), per language pair and per file, and cross-validated figures."""
@@ -432,7 +487,8 @@ def eval_stories(in_paths: tuple[Path, ...], no_cv: bool) -> None:
               help="Labelled pairs files (default: ../shared/eval/same_story_dev*.jsonl).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the model (default: the bundled pipeline/story_model.json).")
-def train_stories(in_paths: tuple[Path, ...], out_path: Path | None) -> None:
+@always_json
+def train_stories(in_paths: tuple[Path, ...], out_path: Path | None, as_json: bool) -> None:
     """Rebuild the same-story decision (pair weights and threshold) from labelled pairs, deterministically."""
     from pipeline.settings import PROJECT_ROOT
     from pipeline.story_pairs import DEFAULT_STORY_MODEL
@@ -476,7 +532,8 @@ def quarantine_list(as_json: bool, show_all: bool, db: Path | None) -> None:
 @quarantine.command("show")
 @click.argument("quarantine_id")
 @db_option
-def quarantine_show(quarantine_id: str, db: Path | None) -> None:
+@always_json
+def quarantine_show(quarantine_id: str, db: Path | None, as_json: bool) -> None:
     """Show one quarantined item in full, with its reasons and offending values (JSON)."""
     from pipeline.store import open_warehouse
 
@@ -539,10 +596,12 @@ def status(as_json: bool, db: Path | None) -> None:
 
 def status_line(info: dict[str, Any]) -> str:
     last = info.get("last_run") or {}
+    feeds = info.get("feeds") or {}
+    health = ", ".join(f"{n} {state}" for state, n in feeds.items()) or "none listed"
     return (
         f"newswatch: {info['articles']} articles in the warehouse ({info['relevant']} relevant, "
-        f"{info['core']} core) in {info['stories']} stories; last run loaded {last.get('loaded', 0)} new, "
-        f"feeds {last.get('feeds_ok', 0)} ok / {last.get('feeds_failed', 0)} failed; "
+        f"{info['core']} core) in {info['stories']} stories; last ingest loaded {last.get('loaded', 0)} new, "
+        f"feeds {last.get('feeds_ok', 0)} ok / {last.get('feeds_failed', 0)} failed; feeds now: {health}; "
         f"digest: {info.get('latest_digest') or 'none yet'}"
     )
 

@@ -36,6 +36,10 @@ from pipeline.timing import timed
 log = logging.getLogger(__name__)
 
 
+class UnknownFeed(LookupError):
+    """A feed name given on the command line matches nothing."""
+
+
 def new_run_id(kind: str = "ingest", now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     return f"{kind}-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
@@ -206,7 +210,13 @@ def run_ingest(settings: Settings, feeds_file: Path | None = None, *, include_se
 def replay(settings: Settings, *, feed_name: str | None = None, force: bool = False) -> IngestSummary:
     """Process landed bodies (optionally of one feed) without the network; bodies already processed into this
     warehouse are skipped unless ``force`` (e.g. after a parser fix)."""
-    refs = [r for r in landed_refs(settings.landing_dir) if feed_name in (None, r.feed_name)]
+    landed = landed_refs(settings.landing_dir)
+    refs = [r for r in landed if feed_name in (None, r.feed_name)]
+    if feed_name is not None and not refs:
+        known = sorted({r.feed_name for r in landed})
+        raise UnknownFeed(f"no landed bodies for a feed named {feed_name!r}"
+                          + (f" (landed feeds: {', '.join(known[:10])}{' ...' if len(known) > 10 else ''})"
+                             if known else " (the landing zone is empty)"))
     now = datetime.now(UTC)
     summary = IngestSummary(run_id=new_run_id("replay", now), kind="replay")
     languages = {f.source_id: f.language for f in feed_list(settings, None)}

@@ -62,10 +62,11 @@ class SendResult:
     recipients: str
     status: str  # sent | skipped
     message_id: str | None
+    reason: str | None = None  # why nothing was sent
 
     def to_dict(self) -> dict[str, object]:
         return {"day": self.day.isoformat(), "recipients": self.recipients, "status": self.status,
-                "message_id": self.message_id}
+                "message_id": self.message_id, "reason": self.reason}
 
 
 def recipients_key(recipients: list[str]) -> str:
@@ -132,7 +133,8 @@ def send_digest(settings: Settings, day: date, mailer: Mailer, *, sender: str, r
     served = set() if force else _already_sent(settings, day, wanted)
     pending = [r for r in wanted if r not in served]
     if not pending:
-        return SendResult(day, ",".join(wanted), "skipped", None)
+        return SendResult(day, ",".join(wanted), "skipped", None,
+                          f"the {day} digest was already sent to {', '.join(wanted)} (--force sends it again)")
     archived = archived or make_digest(settings, day)
     message = compose(archived, sender, pending)
     try:

@@ -70,8 +70,13 @@ class Warehouse:
         except duckdb.Error as exc:
             log.debug("rollback after a failed transaction: %s", exc)
 
-    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """A user's SQL (``newswatch query``): column names and rows."""
+    def query(self, sql: str, variables: dict[str, str] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """A user's SQL (``newswatch query``): column names and rows of its last statement. ``variables`` are
+        set first, for the SQL to read as ``getvariable('name')``."""
+        for name, value in (variables or {}).items():
+            if not name.isidentifier():
+                raise ValueError(f"not a variable name: {name!r}")
+            self._con.execute(f"SET VARIABLE {name} = ?", [value])
         cursor = self._con.execute(sql)
         rows = cursor.fetchall()
         return [d[0] for d in cursor.description or []], rows
