@@ -79,14 +79,17 @@ def main() -> None:
               help="Feed list (TOML, [[feeds]] with name/url/language/tags). Default: seeds/feeds.toml.")
 @click.option("--no-seeds", is_flag=True, help="Do not ingest the seed documents.")
 @click.option("--no-feeds", is_flag=True, help="Do not poll feeds.")
-@click.option("--due-only", is_flag=True, help="Poll only feeds whose next poll time has come.")
+@click.option("--all", "all_feeds", is_flag=True,
+              help="Poll every listed feed now, ignoring backoff, Retry-After and each feed's schedule.")
+@click.option("--due-only", is_flag=True, hidden=True, help="The default: poll only feeds that are due.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON object.")
 @click.option("--strict", is_flag=True,
               help="Exit 3 when a source's batch failed validation beyond the allowed error rate.")
 @db_option
-def ingest(feeds_file: Path | None, no_seeds: bool, no_feeds: bool, due_only: bool, as_json: bool, strict: bool,
-           db: Path | None) -> None:
-    """Poll feeds and read seeds, then validate, dedup, classify and load into the warehouse.
+def ingest(feeds_file: Path | None, no_seeds: bool, no_feeds: bool, all_feeds: bool, due_only: bool,
+           as_json: bool, strict: bool, db: Path | None) -> None:
+    """Poll the feeds that are due (politely: each feed's schedule, backoff and Retry-After; --all polls every
+    feed) and read seeds, then validate, dedup, classify and load into the warehouse.
 
     Exits 0 when the run completed, even if some feeds failed (their errors are in the summary)."""
     from pipeline.classify.model import ModelError
@@ -100,7 +103,7 @@ def ingest(feeds_file: Path | None, no_seeds: bool, no_feeds: bool, due_only: bo
 
         get_classifier(settings.taxonomy_file, settings.model_file)  # configuration errors before any work
         summary = run_ingest(settings, feeds_file, include_seeds=not no_seeds, include_feeds=not no_feeds,
-                             only_due=due_only)
+                             only_due=not all_feeds)
     except (FeedListError, TaxonomyError, ModelError) as exc:
         raise click.ClickException(str(exc)) from exc
     _report(summary, as_json)
@@ -555,13 +558,23 @@ def quarantine_replay(ids: tuple[str, ...], as_json: bool, db: Path | None) -> N
     _report(replay_quarantine(_settings(db), list(ids) or None), as_json)
 
 
-@main.command()
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per feed.")
-@click.option("--state", type=click.Choice(["active", "failing", "silent", "retired"]), default=None,
-              help="Only feeds in this state.")
+FEED_STATES = ["active", "failing", "silent", "retired", "disabled"]
+feeds_file_option = click.option("--feeds", "feeds_file", type=click.Path(dir_okay=False, path_type=Path),
+                                 default=None, help="Feed list to edit (default: $NEWSWATCH_FEEDS_FILE).")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per feed (JSON Lines).")
+@click.option("--state", type=click.Choice(FEED_STATES), default=None, help="Only feeds in this state.")
 @db_option
-def feeds(as_json: bool, state: str | None, db: Path | None) -> None:
-    """Feed health: state (active, failing, silent, retired), last error, item counts and schedule."""
+@click.pass_context
+def feeds(ctx: click.Context, as_json: bool, state: str | None, db: Path | None) -> None:
+    """Feed health (state: active, failing, silent, retired, disabled; last error, item counts, schedule), and
+    the feed list: add (discovering a site's feed), remove, disable, enable, import and export OPML.
+
+    The list file (NEWSWATCH_FEEDS_FILE, TOML) is the one source of truth; these commands edit it in place."""
+    if ctx.invoked_subcommand is not None:
+        return
     from pipeline.feeds.health import feed_health
     from pipeline.store import open_warehouse
 
@@ -577,6 +590,123 @@ def feeds(as_json: bool, state: str | None, db: Path | None) -> None:
         [(r["name"], r["state"], r["item_count"], r["items_last_day"], r["last_success_at"] or "-",
           r["next_poll_at"] or "-", (r["last_error"] or "")[:60]) for r in rows],
         headers=["feed", "state", "items", "last 24h", "last success", "next poll", "last error"]))
+
+
+def _list_path(feeds_file: Path | None) -> Path:
+    return Path(feeds_file or get_settings().feeds_file)
+
+
+def _feed_json(feed: Any) -> dict[str, Any]:
+    from pipeline.redact import redact_url
+
+    return {"name": feed.name, "url": redact_url(feed.url), "language": feed.language, "tags": list(feed.tags),
+            "enabled": feed.enabled}
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--name", default=None, help="Feed name (default: the feed's own title).")
+@click.option("--language", default=None, help="ISO 639-1 code of the feed's language, e.g. de.")
+@click.option("--tags", default="", help="Comma-separated tags.")
+@feeds_file_option
+@click.option("--json", "as_json", is_flag=True, help="Print the added feed as one JSON object.")
+def feeds_add(url: str, name: str | None, language: str | None, tags: str, feeds_file: Path | None,
+              as_json: bool) -> None:
+    """Add a feed by its URL, or by a site's page URL (the feed it links to with <link rel="alternate"> is
+    found and added)."""
+    from pipeline.feeds.config import FeedConfig
+    from pipeline.feeds.manage import add_feeds, discover
+    from pipeline.redact import redact_url
+
+    settings = get_settings()
+    if not url.startswith(("http://", "https://")):
+        raise click.UsageError(f"URL must be http(s), got {url!r}")
+    found = discover(url, *_fetch_page(settings, url))
+    feed = FeedConfig(name=(name or found.title or found.url).strip(), url=found.url, language=language,
+                      tags=tuple(t.strip() for t in tags.split(",") if t.strip()))
+    added, _ = add_feeds(_list_path(feeds_file), [feed])
+    if not added:
+        raise click.ClickException(f"already listed: a feed named {feed.name!r} or with URL {redact_url(feed.url)}")
+    if as_json:
+        _emit(_feed_json(feed))
+    else:
+        click.echo(f"added {feed.name}: {redact_url(feed.url)}")
+
+
+def _fetch_page(settings: Settings, url: str) -> tuple[bytes, str]:
+    """One GET under the fetcher's limits (timeouts, size cap, deadline, redirect policy)."""
+    from pipeline.feeds.fetch import fetch, make_client
+
+    with make_client(settings.user_agent, settings.fetch_connect_timeout_s, settings.fetch_read_timeout_s) as client:
+        result = fetch(client, url, max_bytes=settings.fetch_max_bytes, deadline_s=settings.fetch_deadline_s,
+                       allow_internal=settings.fetch_allow_internal_redirects)
+    if not result.ok:
+        raise click.ClickException(f"cannot fetch {url}: {result.error}")
+    return result.body, result.headers.get("content-type", "")
+
+
+@feeds.command("remove")
+@click.argument("name")
+@feeds_file_option
+def feeds_remove(name: str, feeds_file: Path | None) -> None:
+    """Remove a feed from the list; the warehouse keeps its articles and marks it retired at the next run."""
+    from pipeline.feeds.manage import remove_feed
+
+    removed = remove_feed(_list_path(feeds_file), name)
+    click.echo(f"removed {removed.name}")
+
+
+@feeds.command("disable")
+@click.argument("name")
+@feeds_file_option
+def feeds_disable(name: str, feeds_file: Path | None) -> None:
+    """Keep a feed in the list but stop polling it (enabled = false)."""
+    from pipeline.feeds.manage import set_enabled
+
+    click.echo(f"disabled {set_enabled(_list_path(feeds_file), name, False).name}")
+
+
+@feeds.command("enable")
+@click.argument("name")
+@feeds_file_option
+def feeds_enable(name: str, feeds_file: Path | None) -> None:
+    """Poll a disabled feed again."""
+    from pipeline.feeds.manage import set_enabled
+
+    click.echo(f"enabled {set_enabled(_list_path(feeds_file), name, True).name}")
+
+
+@feeds.command("import")
+@click.argument("opml_file", type=click.File("r", encoding="utf-8"))
+@feeds_file_option
+@click.option("--json", "as_json", is_flag=True, help="Print what was added and skipped as one JSON object.")
+def feeds_import(opml_file: Any, feeds_file: Path | None, as_json: bool) -> None:
+    """Add every feed of an OPML subscription list (a feed reader's export; folders become tags). Feeds
+    already listed (same name or URL) are skipped."""
+    from pipeline.feeds.manage import add_feeds, read_opml
+
+    added, skipped = add_feeds(_list_path(feeds_file), read_opml(opml_file.read()))
+    if as_json:
+        _emit({"added": [f.name for f in added], "skipped": [f.name for f in skipped]})
+    else:
+        click.echo(f"imported {len(added)} feeds ({len(skipped)} already listed)")
+
+
+@feeds.command("export")
+@feeds_file_option
+@click.option("--with-credentials", is_flag=True, help="Keep user:password@ and token parameters in the URLs.")
+def feeds_export(feeds_file: Path | None, with_credentials: bool) -> None:
+    """Print the feed list as OPML 2.0 (for any feed reader); credentials in URLs are redacted unless asked."""
+    from dataclasses import replace
+
+    from pipeline.feeds.config import load_feed_list
+    from pipeline.feeds.manage import write_opml
+    from pipeline.redact import redact_url
+
+    listed = load_feed_list(_list_path(feeds_file))
+    if not with_credentials:
+        listed = [replace(f, url=redact_url(f.url) or f.url) for f in listed]
+    click.echo(write_opml(listed), nl=False)
 
 
 @main.command()

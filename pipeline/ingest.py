@@ -55,10 +55,13 @@ def feed_list(settings: Settings, feeds_file: Path | None) -> list[FeedConfig]:
 
 def _plan(wh: Warehouse, feeds: list[FeedConfig], only_due: bool,
           now: datetime) -> tuple[list[FeedConfig], dict[str, FeedState]]:
-    register_feeds(wh, feeds)
-    states = load_states(wh, feeds)
-    due = due_feeds(feeds, states, now) if only_due else [
-        f for f in feeds if not (states.get(f.source_id) and states[f.source_id].retired)]
+    with wh.transaction():
+        register_feeds(wh, feeds)
+        wh.sources.sync_list([f.source_id for f in feeds], [f.source_id for f in feeds if not f.enabled], now)
+    enabled = [f for f in feeds if f.enabled]
+    states = load_states(wh, enabled)
+    due = due_feeds(enabled, states, now) if only_due else [
+        f for f in enabled if not (states.get(f.source_id) and states[f.source_id].retired)]
     return due, states
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pipeline.feeds.health import feed_health
+from pipeline.feeds.health import feed_health, needs_attention
 from pipeline.settings import Settings
 from pipeline.store import open_warehouse
 from pipeline.stories import WINDOW
@@ -54,5 +54,5 @@ def feed_health_report(settings: Settings) -> dict[str, Any]:
         feeds = feed_health(wh)
     attention = [{"name": f["name"], "state": f["state"], "error_streak": f["error_streak"],
                   "last_error": f["last_error"], "last_success_at": f["last_success_at"]}
-                 for f in feeds if f["state"] in ("failing", "silent", "retired")]
+                 for f in feeds if needs_attention(f)]
     return {"feeds": len(feeds), "by_state": dict(Counter(f["state"] for f in feeds)), "attention": attention}

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pipeline.baseline import BASELINE_DAYS
-from pipeline.feeds.health import feed_health
+from pipeline.feeds.health import feed_health, needs_attention
 from pipeline.importance import ImportanceWeights
 from pipeline.store import Warehouse
 
@@ -168,7 +168,7 @@ def build_digest(wh: Warehouse, day: date, now: datetime, weights: ImportanceWei
             by_topic.setdefault(story.topics[0], []).append(story)
     volume = _topic_volume(wh, day, as_of)
     if feed_problems is None:
-        feed_problems = [f for f in feed_health(wh, as_of) if f["state"] in ("failing", "silent", "retired")]
+        feed_problems = [f for f in feed_health(wh, as_of) if needs_attention(f)]
     return Digest(
         day=day, built_at=now, stories=stories,
         by_topic=dict(sorted(by_topic.items(), key=lambda kv: (-len(kv[1]), kv[0]))),

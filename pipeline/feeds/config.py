@@ -18,6 +18,7 @@ class FeedConfig:
     url: str
     language: str | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    enabled: bool = True  # `enabled = false` in the list: kept, not polled
 
     @property
     def source_id(self) -> str:
@@ -52,5 +53,8 @@ def load_feed_list(path: Path) -> list[FeedConfig]:
             raise FeedListError(f"{path}: feed {name!r}: language must be a code such as \"de\", not {language!r}")
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise FeedListError(f"{path}: feed {name!r}: tags must be a list of strings")
-        feeds.append(FeedConfig(name=name, url=url.strip(), language=language, tags=tuple(tags)))
+        enabled = entry.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise FeedListError(f"{path}: feed {name!r}: enabled must be true or false, not {enabled!r}")
+        feeds.append(FeedConfig(name=name, url=url.strip(), language=language, tags=tuple(tags), enabled=enabled))
     return feeds

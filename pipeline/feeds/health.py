@@ -11,7 +11,7 @@ from pipeline.feeds.poll import FeedState, PollOutcome
 from pipeline.feeds.schedule import next_failure_poll, next_success_poll
 from pipeline.redact import redact_url
 from pipeline.store import Warehouse
-from pipeline.store.sources import FeedRegistration, StoredFeed
+from pipeline.store.sources import REMOVED, FeedRegistration, StoredFeed
 
 
 def register_feeds(wh: Warehouse, feeds: list[FeedConfig]) -> None:
@@ -83,3 +83,8 @@ def feed_health(wh: Warehouse, now: datetime | None = None) -> list[dict[str, An
         row["baseline_items_per_day"] = float(row["baseline_items_per_day"] or 0.0)
         row["tags"] = list(row["tags"] or [])
     return rows
+
+
+def needs_attention(row: dict[str, Any]) -> bool:
+    """Failing, silent, or retired by its server (410); a feed removed from the list on purpose is not."""
+    return row["state"] in ("failing", "silent") or (row["state"] == "retired" and row["last_error"] != REMOVED)

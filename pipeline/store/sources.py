@@ -8,6 +8,8 @@ from typing import Any
 
 from pipeline.store.connection import Connection
 
+REMOVED = "removed from the feed list"
+
 
 @dataclass(frozen=True, slots=True)
 class StoredFeed:
@@ -46,6 +48,21 @@ class SourceStore:
                     tags = excluded.tags
                 """,
                 [feed.source_id, feed.name, feed.url, feed.language, feed.tags])
+
+    def sync_list(self, listed: list[str], disabled: list[str], now: datetime) -> None:
+        """Mirror the feed list: a feed no longer listed is retired (not failing forever), a disabled one is
+        marked disabled, and one listed and enabled again comes back as active."""
+        self._con.execute(
+            "UPDATE sources SET state = 'retired', retired_at = coalesce(retired_at, ?), next_poll_at = NULL, "
+            f"last_error = '{REMOVED}' WHERE kind = 'feed' AND NOT list_contains(?, source_id) "
+            "AND state <> 'retired'", [now, listed])
+        self._con.execute(
+            "UPDATE sources SET state = 'disabled', next_poll_at = NULL WHERE kind = 'feed' "
+            "AND list_contains(?, source_id) AND state <> 'disabled'", [disabled])
+        self._con.execute(
+            "UPDATE sources SET state = 'active', retired_at = NULL, last_error = NULL, next_poll_at = NULL "
+            "WHERE kind = 'feed' AND list_contains(?, source_id) AND NOT list_contains(?, source_id) "
+            f"AND (state = 'disabled' OR (state = 'retired' AND last_error = '{REMOVED}'))", [listed, disabled])
 
     def ensure_seed_source(self, source_id: str) -> None:
         self._con.execute("INSERT INTO sources (source_id, kind, name) VALUES (?, 'seed', 'seed documents') "
