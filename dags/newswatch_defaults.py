@@ -8,6 +8,11 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from airflow.sdk import Asset
+
+# Updated by newswatch_ingest's `process`; consumed by newswatch_today (today's digest page kept current).
+ARTICLES = Asset("newswatch/articles")
+
 # Shared by every newswatch DAG: no catchup, one run at a time, unpaused when first parsed.
 COMMON_DAG_ARGS: dict[str, Any] = {
     "start_date": datetime(2026, 1, 1, tzinfo=UTC),

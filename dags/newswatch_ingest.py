@@ -13,16 +13,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 from airflow.sdk.serde import allow_class
-from newswatch_defaults import COMMON_DAG_ARGS, default_args
+from newswatch_defaults import ARTICLES, COMMON_DAG_ARGS, default_args
 
 from pipeline.feeds.outcome import PollOutcome  # a dataclass of primitives: light to import
 from pipeline.models import IngestSummary
 
-ARTICLES = Asset("newswatch/articles")
 # Mapped tasks do not inherit their docstring as docs, so the text is passed explicitly.
-POLL_FEED_DOC = "Fetch one feed (conditional GET, size cap, timeouts) and land its body; never raises for a bad feed."
+POLL_FEED_DOC = ("Fetch one feed (conditional GET, size cap, deadline) and land its body. A feed that fails ends "
+                 "red (no retry: it is polled again on its schedule); its outcome still reaches `process`.")
 for typed_value in (PollOutcome, IngestSummary):  # what travels through XCom, deserialised by the next task
     allow_class(typed_value)
 
@@ -47,18 +47,26 @@ def newswatch_ingest() -> None:
         print(f"{len(names)} feeds due")
         return names
 
-    # a fetch has its own wall-clock deadline (NEWSWATCH_FETCH_DEADLINE_S, at most an hour); this is the backstop
-    @task(pool="feeds", map_index_template="{{ task.op_kwargs['feed'] }}", doc_md=POLL_FEED_DOC,
+    # a fetch has its own wall-clock deadline (NEWSWATCH_FETCH_DEADLINE_S, at most an hour); this is the backstop.
+    # No retries: a failed feed is polled again on its own schedule (with backoff), not three times in a row.
+    @task(pool="feeds", map_index_template="{{ task.op_kwargs['feed'] }}", doc_md=POLL_FEED_DOC, retries=0,
           execution_timeout=timedelta(minutes=65))
     def poll_feed(feed: str) -> PollOutcome:
+        from airflow.sdk import get_current_context
+        from airflow.sdk.exceptions import AirflowFailException
+
         from pipeline.ingest import poll_one
         from pipeline.settings import get_settings
 
         outcome = poll_one(get_settings(), feed)
         print(f"{feed}: {outcome.outcome} status={outcome.status} error={outcome.error}")
+        if outcome.error and outcome.outcome != "retired":
+            # a red square for a feed that failed; its outcome still reaches `process`, which records it
+            get_current_context()["ti"].xcom_push(key="return_value", value=outcome)
+            raise AirflowFailException(f"feed {feed!r} failed: {outcome.error}")
         return outcome
 
-    @task(pool="warehouse", outlets=[ARTICLES], trigger_rule="none_failed")
+    @task(pool="warehouse", outlets=[ARTICLES], trigger_rule="all_done")
     def process(outcomes: list[PollOutcome] | None = None) -> IngestSummary:
         """Parse landed bodies and the seeds; validate (Great Expectations), dedup, classify and load them,
         one transaction per chunk. Logs the run's counts: items_seen = loaded + updated + duplicates +

@@ -111,3 +111,39 @@ def test_validation_gate_fails_process_once_without_retry(tmp_path: Path, httpse
     quarantined = con.execute("SELECT count(*) FROM quarantine WHERE source_id = 'feed:Gate Outlet'").fetchall()
     con.close()
     assert loaded == 5 and quarantined == [(6,)]
+
+
+def test_a_failed_feed_is_a_red_poll_and_the_run_still_succeeds(tmp_path: Path, httpserver: HTTPServer):
+    """A feed answering 500 ends as a failed mapped `poll_feed` (no retry); `process` still runs (all_done),
+    records the failure in the warehouse, loads the healthy feed, and the DAG run succeeds."""
+    httpserver.expect_request("/alliance.xml").respond_with_data(
+        (FIXTURES / "feeds" / "alliance_rss.xml").read_bytes(), content_type="application/rss+xml")
+    httpserver.expect_request("/broken.xml").respond_with_data("oops", status=500)
+    feeds_file = tmp_path / "feeds.toml"
+    feeds_file.write_text(f'[[feeds]]\nname = "Alliance Watch"\nurl = "{httpserver.url_for("/alliance.xml")}"\n\n'
+                          f'[[feeds]]\nname = "Broken Outlet"\nurl = "{httpserver.url_for("/broken.xml")}"\n',
+                          encoding="utf-8")
+    env = _airflow_env(tmp_path)
+    env.update({"NEWSWATCH_DB": str(tmp_path / "wh.duckdb"), "NEWSWATCH_LANDING_DIR": str(tmp_path / "landing"),
+                "NEWSWATCH_FEEDS_FILE": str(feeds_file), "NO_PROXY": "127.0.0.1,localhost",
+                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"})
+    airflow = str(VENV_BIN / "airflow")
+    _run([airflow, "db", "migrate"], env)
+    log = _run([airflow, "dags", "test", "newswatch_ingest"], env)
+    assert "state=success" in log
+
+    meta = sqlite3.connect(tmp_path / "airflow" / "airflow.db")
+    polls = dict(meta.execute("SELECT rendered_map_index, state FROM task_instance "
+                              "WHERE task_id = 'poll_feed'").fetchall())
+    process = meta.execute("SELECT state FROM task_instance WHERE task_id = 'process'").fetchall()
+    run = meta.execute("SELECT state FROM dag_run WHERE dag_id = 'newswatch_ingest'").fetchall()
+    meta.close()
+    assert polls == {"Alliance Watch": "success", "Broken Outlet": "failed"}
+    assert process == [("success",)] and run == [("success",)]
+
+    con = duckdb.connect(env["NEWSWATCH_DB"], read_only=True)
+    broken = con.execute("SELECT state, last_error FROM sources WHERE name = 'Broken Outlet'").fetchall()
+    counts = con.execute("SELECT feeds_ok, feeds_failed FROM runs WHERE kind = 'ingest'").fetchall()
+    con.close()
+    assert broken[0][0] == "failing" and "500" in broken[0][1]
+    assert counts == [(1, 1)]
