@@ -16,6 +16,7 @@ from pipeline.store import Warehouse
 from pipeline.stories import StoryIndex
 from pipeline.timing import timed
 from pipeline.validate import Failure, validate_items
+from pipeline.validation_docs import write_page
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ def process_chunk(wh: Warehouse, settings: Settings, items: list[Item], summary:
         relevance = {item.article_id: verdict for item, verdict in zip(unique, verdicts, strict=True)}
     with timed(summary.stage_seconds, "validate"):
         report = validate_items(unique, relevance, now, settings.warn_only_expectations)
+        if report.data_docs:
+            page = write_page(settings.validation_dir, summary.run_id, report.data_docs)
+            summary.validation_reports.append(str(page))
     rejected_rows = {row for row in range(len(unique)) if report.errors(row)}
     for source_id, rows in _rows_by_source(unique).items():
         failed = sum(1 for row in rows if row in rejected_rows)

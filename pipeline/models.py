@@ -96,6 +96,7 @@ class IngestSummary:
     validation: str = ""
     stage_seconds: dict[str, float] = field(default_factory=dict)
     abandoned_runs: list[str] = field(default_factory=list)  # killed runs this one found and took over
+    validation_reports: list[str] = field(default_factory=list)  # GX Data Docs pages written by this run
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

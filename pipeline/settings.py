@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     feeds_file: Path = Field(default=PROJECT_ROOT / "seeds" / "feeds.toml", description="feed list")
     landing_dir: Path = Field(default=PROJECT_ROOT / "warehouse" / "landing", description="raw fetched bodies")
     digest_dir: Path = Field(default=PROJECT_ROOT / "warehouse" / "digests", description="digest archive")
+    validation_dir: Path = Field(default=PROJECT_ROOT / "warehouse" / "validation",
+                                 description="Great Expectations Data Docs page of every validation run")
     taxonomy_file: Path | None = Field(default=None, description="relevance taxonomy (default: bundled)")
     model_file: Path | None = Field(default=None, description="relevance model artefact (default: bundled)")
 

@@ -17,6 +17,8 @@ from typing import Any, Literal
 from pipeline.models import Item, Relevance
 from pipeline.normalize import CONTROL_CHARS, MOJIBAKE
 
+log = logging.getLogger(__name__)
+
 Severity = Literal["error", "warning"]
 SUITE_NAME = "newswatch_articles"
 SUITE_VERSION = "2026.11.1"
@@ -44,6 +46,7 @@ class ValidationReport:
     failures: dict[int, list[Failure]] = field(default_factory=dict)  # row index -> failures
     results: list[dict[str, Any]] = field(default_factory=list)  # per expectation: counts and examples
     ran_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    data_docs: str = ""  # the run as Great Expectations' own Data Docs validation page (HTML)
 
     def errors(self, row: int) -> list[Failure]:
         return [f for f in self.failures.get(row, []) if f.severity == "error"]
@@ -198,4 +201,18 @@ def validate_items(items: list[Item], relevance: dict[str, Relevance], now: date
             "examples": [str(v)[:120] for v in (details.get("partial_unexpected_list") or [])[:3]],
         })
     report.failures = dict(failures)
+    report.data_docs = data_docs_page(result)
     return report
+
+
+def data_docs_page(result: Any) -> str:
+    """GX's Data Docs page for one validation result, rendered as its site builder does (a GX user finds the
+    familiar report); empty when rendering fails, which must never fail a run."""
+    try:
+        from great_expectations.render.renderer import ValidationResultsPageRenderer
+        from great_expectations.render.view import DefaultJinjaPageView
+
+        return str(DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result)))
+    except Exception:  # a renderer bug is a missing report, not a failed ingest
+        log.warning("could not render the Data Docs page for this validation run", exc_info=True)
+        return ""

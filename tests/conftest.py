@@ -19,6 +19,20 @@ FIXTURES = Path(__file__).parent / "fixtures"
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", PROJECT_ROOT / ".venv")) / "bin"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def validation_pages_outside_the_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every run in the suite (subprocesses included) writes its GX Data Docs pages into a temporary folder,
+    never into the project's warehouse/validation."""
+    previous = os.environ.get("NEWSWATCH_VALIDATION_DIR")
+    os.environ["NEWSWATCH_VALIDATION_DIR"] = str(tmp_path_factory.mktemp("validation"))
+    get_settings.cache_clear()
+    yield
+    if previous is None:
+        os.environ.pop("NEWSWATCH_VALIDATION_DIR", None)
+    else:
+        os.environ["NEWSWATCH_VALIDATION_DIR"] = previous
+
+
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """Settings pointing every writable location into tmp_path, also exported to the environment."""
@@ -27,6 +41,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settin
         "NEWSWATCH_DIGEST_DIR": tmp_path / "digests",
         "NEWSWATCH_LANDING_DIR": tmp_path / "landing",
         "NEWSWATCH_FEEDS_FILE": tmp_path / "no-feeds.toml",
+        "NEWSWATCH_VALIDATION_DIR": tmp_path / "validation",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, str(value))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -184,3 +185,16 @@ def test_digest_data_quality_section_shows_validation_and_quarantine(settings):
     text = make_digest(get_settings(), today).text_path.read_text(encoding="utf-8")
     assert "1 quarantined today" in text
     assert "title_not_outlet_name 1 (error)" in text and "language_code_valid 1 (warning)" in text
+
+
+def test_every_validation_run_leaves_a_data_docs_page_linked_from_the_digest(settings):
+    from pipeline.digest.archive import make_digest
+
+    summary = _process_items(settings, [make_item(1), make_item(2, title="Test Outlet")])
+    pages = [Path(p) for p in summary.validation_reports]
+    assert len(pages) == 1 and pages[0].parent == get_settings().validation_dir
+    page = pages[0].read_text(encoding="utf-8")
+    assert "Data documentation compiled by Great Expectations" in page and "Overview" in page
+    assert pages[0].name in (pages[0].parent / "index.html").read_text(encoding="utf-8")
+    html = make_digest(get_settings(), NOW.date()).html_path.read_text(encoding="utf-8")
+    assert 'href="../validation/index.html"' in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from pipeline.digest.render import render_html, render_markdown, render_text
 from pipeline.settings import Settings
 from pipeline.store import open_warehouse
 from pipeline.store.digests import DigestRecord
+from pipeline.validation_docs import INDEX
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,9 @@ def make_digest(settings: Settings, day: date, out_dir: Path | None = None) -> A
         digest = build_digest(wh, day, now, settings.importance_weights,
                               load_taxonomy(settings.taxonomy_file).topic_names, as_of=as_of,
                               feed_problems=feed_problems)
+        docs_index = settings.validation_dir / INDEX
+        if docs_index.exists():
+            digest.validation_index = Path(os.path.relpath(docs_index, out_dir)).as_posix()
         archived = write_digest(digest, out_dir)
         with wh.transaction():
             wh.digests.record(DigestRecord(day, now, archived.relevant_stories, archived.relevant_articles,
