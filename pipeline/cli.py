@@ -558,6 +558,31 @@ def quarantine_replay(ids: tuple[str, ...], as_json: bool, db: Path | None) -> N
     _report(replay_quarantine(_settings(db), list(ids) or None), as_json)
 
 
+@main.command()
+@click.argument("text")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many articles.")
+@click.option("--days", type=click.IntRange(min=1), default=None, help="Only articles seen in the last N days.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per article (JSON Lines).")
+@db_option
+def search(text: str, limit: int, days: int | None, as_json: bool, db: Path | None) -> None:
+    """Full-text search over article titles, summaries and bodies (DuckDB fts, BM25; accents folded, English
+    stemming), best match first."""
+    from pipeline.search import search_articles
+
+    if not text.strip():
+        raise click.UsageError("give words to search for")
+    rows = search_articles(_settings(db), text, limit=limit, days=days)
+    if as_json:
+        for row in rows:
+            _emit({k: _jsonable(v) for k, v in row.items()})
+        return
+    from tabulate import tabulate
+
+    click.echo(tabulate([(f"{r['score']:.2f}", (r["title"] or "")[:70], r["source_name"][:24],
+                          _jsonable(r["published_at"]) or "-", r["relevance_label"]) for r in rows],
+                        headers=["score", "title", "source", "published", "label"]))
+
+
 FEED_STATES = ["active", "failing", "silent", "retired", "disabled"]
 feeds_file_option = click.option("--feeds", "feeds_file", type=click.Path(dir_okay=False, path_type=Path),
                                  default=None, help="Feed list to edit (default: $NEWSWATCH_FEEDS_FILE).")

@@ -129,3 +129,18 @@ def test_a_repeated_send_says_why_nothing_went(warehouse, smtp_server, monkeypat
     again = CliRunner().invoke(main, ["digest", "--send"])
     assert again.exit_code == 0 and "skipped (the" in again.output and "already sent to analyst@example.org" in \
         again.output
+
+
+def test_full_text_search_finds_articles_and_follows_new_ones(warehouse):
+    hits = _lines(["search", "Blinken Brussels", "--json"])
+    assert hits and "Blinken" in hits[0]["title"] and hits[0]["score"] > 0
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    assert _lines(["search", "Suwałki", "--json"]) == []
+    from tests.test_validation import _process_items, make_item
+
+    _process_items(warehouse, [make_item(1, title="Suwalki gap exercise draws allied brigades",
+                                         summary="Allied brigades trained in the Suwałki gap.")])
+    fresh = _lines(["search", "suwałki", "--json"])  # accents folded; the index caught up with the new article
+    assert len(fresh) == 1 and fresh[0]["title"].startswith("Suwalki gap exercise")
+    bad = CliRunner().invoke(main, ["search", " "])
+    assert bad.exit_code == 2 and "give words to search for" in bad.output

@@ -51,7 +51,7 @@ def test_credentials_stay_out_of_every_output(settings, tmp_path: Path, httpserv
     for text in outputs:
         assert SECRET not in text
     assert "reader:***@" in outputs[1]
-    again = runner.invoke(main, ["ingest", "--no-seeds", "--feeds", str(feeds), "--json"])
+    again = runner.invoke(main, ["ingest", "--no-seeds", "--all", "--feeds", str(feeds), "--json"])
     assert json.loads(again.output)["feeds_ok"] == 1  # the second run still polls with the real credentials
 
 

@@ -8,8 +8,8 @@ WHERE a.relevance_label >= 1 AND a.duplicate_of IS NULL;
 -- The digest an article belongs to: its publication day when known to the day and close to when it was first
 -- seen (at most 2 days before), else the day it was first seen (old or undated documents surface when they
 -- arrive). The one definition: the load stores it in articles.digest_day through this macro.
-CREATE OR REPLACE MACRO digest_day_of(published_at, precision, ingested_at) AS CAST(
-    CASE WHEN precision IN ('day', 'second') AND published_at >= ingested_at - INTERVAL 2 DAY
+CREATE OR REPLACE MACRO digest_day_of(published_at, date_precision, ingested_at) AS CAST(
+    CASE WHEN date_precision IN ('day', 'second') AND published_at >= ingested_at - INTERVAL 2 DAY
          THEN published_at ELSE ingested_at END AT TIME ZONE 'UTC' AS DATE);
 
 -- Articles with the day they belong to in a digest (articles.digest_day, see digest_day_of).

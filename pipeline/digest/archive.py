@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -67,8 +66,8 @@ def make_digest(settings: Settings, day: date, out_dir: Path | None = None) -> A
                               load_taxonomy(settings.taxonomy_file).topic_names, as_of=as_of,
                               feed_problems=feed_problems)
         docs_index = settings.validation_dir / INDEX
-        if docs_index.exists():
-            digest.validation_index = Path(os.path.relpath(docs_index, out_dir)).as_posix()
+        if docs_index.exists():  # a path, not a link: the page carries only http(s) links (it is also mailed)
+            digest.validation_index = str(docs_index.resolve())
         archived = write_digest(digest, out_dir)
         with wh.transaction():
             wh.digests.record(DigestRecord(day, now, archived.relevant_stories, archived.relevant_articles,

@@ -110,7 +110,7 @@ class Digest:
     validation: list[dict[str, Any]] = field(default_factory=list)
     topic_names: dict[str, str] = field(default_factory=dict)  # topic key -> display name (the taxonomy's)
     as_of: datetime | None = None  # the warehouse state shown: articles ingested up to this moment
-    validation_index: str | None = None  # link (relative to the digest) to the GX Data Docs of the runs
+    validation_index: str | None = None  # where the GX Data Docs of the validation runs are (index page)
 
     @property
     def relevant_story_count(self) -> int:

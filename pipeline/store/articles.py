@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.models import KnownArticle, Relevance
-from pipeline.store.connection import Connection
+from pipeline.store.connection import Connection, load_extension
 
 ARTICLE_SCHEMA = pa.schema([
     ("article_id", pa.string()), ("source_kind", pa.string()), ("source_id", pa.string()),
@@ -175,3 +175,38 @@ class ArticleStore:
                 "WHERE articles.article_id = n.article_id")
         finally:
             self._con.unregister("new_verdicts")
+
+    # full-text search ------------------------------------------------------------------------------------
+
+    def _search_source(self) -> tuple[int, datetime | None]:
+        row = self._con.execute("SELECT count(*), max(last_seen_at) FROM articles").fetchall()[0]
+        return int(row[0]), row[1]
+
+    def search_index_fresh(self) -> bool:
+        """Whether the full-text index was built from the articles as they are now."""
+        state = self._con.execute("SELECT articles, last_change FROM search_index_state").fetchall()
+        return bool(state) and tuple(state[0]) == self._search_source()
+
+    def rebuild_search_index(self, now: datetime) -> None:
+        """(Re)build the BM25 index over titles, summaries and bodies. Accents are folded and nothing is a
+        stopword ("US", "EU" and "NATO" are what analysts search for); English stemming."""
+        load_extension(self._con, "fts")
+        self._con.execute("PRAGMA create_fts_index('articles', 'article_id', 'title', 'summary', 'body', "
+                          "stemmer = 'english', stopwords = 'none', strip_accents = 1, lower = 1, overwrite = 1)")
+        count, last_change = self._search_source()
+        self._con.execute("DELETE FROM search_index_state")
+        self._con.execute("INSERT INTO search_index_state VALUES (?, ?, ?)", [count, last_change, now])
+
+    def search(self, text: str, limit: int, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Articles matching ``text``, best BM25 score first (the index must be fresh, see above)."""
+        load_extension(self._con, "fts")
+        cursor = self._con.execute(
+            """
+            SELECT article_id, title, source_name, language, published_at, ingested_at, relevance_label,
+                   round(relevance_score, 4) AS relevance_score, story_id, url, round(score, 4) AS score
+            FROM (SELECT *, fts_main_articles.match_bm25(article_id, ?) AS score FROM articles) a
+            WHERE score IS NOT NULL AND (? IS NULL OR ingested_at >= ?)
+            ORDER BY score DESC, article_id LIMIT ?
+            """, [text, since, since, limit])
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]

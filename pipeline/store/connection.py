@@ -22,6 +22,9 @@ from pipeline.baseline import BASELINE_DAYS, SILENT_RATIO
 from pipeline.settings import PROJECT_ROOT
 
 MIGRATIONS_DIR = PROJECT_ROOT / "warehouse" / "migrations"
+# DuckDB extensions come from PyPI packages (duckdb-extension-*) and are unpacked here, inside the virtualenv:
+# nothing is downloaded at run time and nothing is written to the user's home
+EXTENSIONS_DIR = Path(sys.prefix) / "share" / "duckdb_extensions"
 VIEWS_FILE = PROJECT_ROOT / "warehouse" / "views.sql"
 _MIGRATION_NAME = re.compile(r"^(?P<version>\d{3,})_(?P<name>[\w-]+)\.sql$")
 
@@ -103,10 +106,11 @@ def connect(db_path: Path, *, read_only: bool = False, lock_timeout_s: float = 6
         holder_file.write_text(json.dumps({"holder": holder, "pid": os.getpid(),
                                            "since": datetime.now(UTC).isoformat(timespec="seconds")}),
                                encoding="utf-8")
+        config = {"extension_directory": str(EXTENSIONS_DIR), "autoinstall_known_extensions": False}
         if read_only and db_path.exists():
-            con = duckdb.connect(str(db_path), read_only=True)
+            con = duckdb.connect(str(db_path), read_only=True, config=config)
         else:
-            con = duckdb.connect(str(db_path))
+            con = duckdb.connect(str(db_path), config=config)
             migrate(con)
         try:
             con.execute("SET TimeZone = 'UTC'")
@@ -116,6 +120,15 @@ def connect(db_path: Path, *, read_only: bool = False, lock_timeout_s: float = 6
     finally:
         holder_file.unlink(missing_ok=True)
         lock.release()
+
+
+def load_extension(con: Connection, name: str) -> None:
+    """Load a DuckDB extension shipped as a PyPI package (installed into EXTENSIONS_DIR on first use)."""
+    import duckdb_extensions
+
+    EXTENSIONS_DIR.mkdir(parents=True, exist_ok=True)
+    duckdb_extensions.import_extension(name, con=con)
+    con.execute(f"LOAD {name}")
 
 
 def pending_migrations(con: Connection) -> list[Path]:

@@ -86,12 +86,12 @@ class Warehouse:
 
 
 @contextmanager
-def open_warehouse(settings: Settings, *, write: bool = False, create: bool | None = None,
-                   holder: str = "") -> Iterator[Warehouse]:
+def open_warehouse(settings: Settings, *, write: bool = False, create: bool | None = None, holder: str = "",
+                   timeout_s: float | None = None) -> Iterator[Warehouse]:
     """The warehouse named by ``settings``. Readers wait at most ``db_read_timeout_s`` for a writer (and say
     for whom); writers wait ``db_lock_timeout_s``. A missing file is created only by writers, unless
     ``create`` says otherwise."""
-    timeout = settings.db_lock_timeout_s if write else settings.db_read_timeout_s
+    timeout = timeout_s or (settings.db_lock_timeout_s if write else settings.db_read_timeout_s)
     with connect(settings.db, read_only=not write, lock_timeout_s=timeout,
                  create=write if create is None else create, holder=holder) as con:
         yield Warehouse(con, Path(settings.db))
