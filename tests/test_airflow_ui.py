@@ -29,8 +29,10 @@ SCREENSHOTS = PROJECT_ROOT / "warehouse" / "screenshots"
 def airflow_stack(tmp_path: Path, httpserver: HTTPServer):
     httpserver.expect_request("/alliance.xml").respond_with_data(
         (FIXTURES / "feeds" / "alliance_rss.xml").read_bytes(), content_type="application/rss+xml")
+    httpserver.expect_request("/broken.xml").respond_with_data("oops", status=500)
     feeds = tmp_path / "feeds.toml"
-    feeds.write_text(f'[[feeds]]\nname = "Alliance Watch"\nurl = "{httpserver.url_for("/alliance.xml")}"\n',
+    feeds.write_text(f'[[feeds]]\nname = "Alliance Watch"\nurl = "{httpserver.url_for("/alliance.xml")}"\n\n'
+                     f'[[feeds]]\nname = "Broken Outlet"\nurl = "{httpserver.url_for("/broken.xml")}"\n',
                      encoding="utf-8")
     port = free_port()
     env = {**os.environ, "NEWSWATCH_AIRFLOW_HOME": str(tmp_path / "airflow"), "NEWSWATCH_AIRFLOW_PORT": str(port),
@@ -160,5 +162,26 @@ def test_ui_login_dags_trigger_and_success(airflow_stack):
         driver.save_screenshot(str(shot))
         shutil.copy(shot, SCREENSHOTS / "airflow-ui-run.png")
         assert shot.stat().st_size > 20_000
+
+        # the run that polled the feeds (the scheduled one, when it came first, or ours): a red square for the
+        # feed that answered 500, and the run summary in `process`'s log
+        def polled_run() -> str | None:
+            runs = httpx.get(f"{base}/api/v2/dags/newswatch_ingest/dagRuns", headers=headers).json()["dag_runs"]
+            for run in runs:
+                tis = httpx.get(f"{base}/api/v2/dags/newswatch_ingest/dagRuns/{run['dag_run_id']}/taskInstances",
+                                headers=headers).json()["task_instances"]
+                if any(t["task_id"] == "poll_feed" and t["state"] == "failed" for t in tis) and run["state"] in (
+                        "success", "failed"):
+                    return run["dag_run_id"]
+            return None
+
+        polled = _wait(polled_run, 420, "a finished run with the broken feed's failed poll")
+        driver.get(f"{base}/dags/newswatch_ingest/runs/{polled}/tasks/poll_feed/mapped")
+        _wait(lambda: "Broken Outlet\nFailed" in _body_text(driver), 60, "the broken feed's failed square")
+        assert "Alliance Watch\nSuccess" in _body_text(driver)
+        driver.get(f"{base}/dags/newswatch_ingest/runs/{polled}/tasks/process")
+        _wait(lambda: '"items_seen"' in _body_text(driver) and "validated" in _body_text(driver), 60,
+              "the run summary in the process log")
+        assert '"feeds_failed": 1' in _body_text(driver)
     finally:
         driver.quit()

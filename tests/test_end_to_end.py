@@ -77,6 +77,20 @@ def test_ingest_then_digest_through_airflow(tmp_path: Path, httpserver: HTTPServ
     assert "state=success" in rerun and len(inbox.messages) == 1
 
 
+def _migrated_ingest_env(tmp_path: Path, feeds: dict[str, str]) -> tuple[dict[str, str], str]:
+    """An Airflow home with a migrated metadata DB, a warehouse and the given feeds (name -> URL)."""
+    feeds_file = tmp_path / "feeds.toml"
+    feeds_file.write_text("".join(f'[[feeds]]\nname = "{name}"\nurl = "{url}"\n\n' for name, url in feeds.items()),
+                          encoding="utf-8")
+    env = _airflow_env(tmp_path)
+    env.update({"NEWSWATCH_DB": str(tmp_path / "wh.duckdb"), "NEWSWATCH_LANDING_DIR": str(tmp_path / "landing"),
+                "NEWSWATCH_FEEDS_FILE": str(feeds_file), "NO_PROXY": "127.0.0.1,localhost",
+                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"})
+    airflow = str(VENV_BIN / "airflow")
+    _run([airflow, "db", "migrate"], env)
+    return env, airflow
+
+
 def test_validation_gate_fails_process_once_without_retry(tmp_path: Path, httpserver: HTTPServer):
     """A source whose batch breaks the error-rate gate: everything else loads, and `process` ends failed on its
     first try (AirflowFailException), instead of being retried into a green square."""
@@ -85,15 +99,7 @@ def test_validation_gate_fails_process_once_without_retry(tmp_path: Path, httpse
         f"<link>https://test.example/{n}</link><guid>g{n}</guid></item>" for n in range(6))
     httpserver.expect_request("/bad.xml").respond_with_data(
         f'<rss version="2.0"><channel><title>Gate Outlet</title>{entries}</channel></rss>', content_type="text/xml")
-    feeds_file = tmp_path / "feeds.toml"
-    feeds_file.write_text(f'[[feeds]]\nname = "Gate Outlet"\nurl = "{httpserver.url_for("/bad.xml")}"\n',
-                          encoding="utf-8")
-    env = _airflow_env(tmp_path)
-    env.update({"NEWSWATCH_DB": str(tmp_path / "wh.duckdb"), "NEWSWATCH_LANDING_DIR": str(tmp_path / "landing"),
-                "NEWSWATCH_FEEDS_FILE": str(feeds_file), "NO_PROXY": "127.0.0.1,localhost",
-                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"})
-    airflow = str(VENV_BIN / "airflow")
-    _run([airflow, "db", "migrate"], env)
+    env, airflow = _migrated_ingest_env(tmp_path, {"Gate Outlet": httpserver.url_for("/bad.xml")})
     result = subprocess.run([airflow, "dags", "test", "newswatch_ingest"], env=env, capture_output=True, text=True,
                             timeout=600)
     log = result.stdout + result.stderr
@@ -119,16 +125,8 @@ def test_a_failed_feed_is_a_red_poll_and_the_run_still_succeeds(tmp_path: Path, 
     httpserver.expect_request("/alliance.xml").respond_with_data(
         (FIXTURES / "feeds" / "alliance_rss.xml").read_bytes(), content_type="application/rss+xml")
     httpserver.expect_request("/broken.xml").respond_with_data("oops", status=500)
-    feeds_file = tmp_path / "feeds.toml"
-    feeds_file.write_text(f'[[feeds]]\nname = "Alliance Watch"\nurl = "{httpserver.url_for("/alliance.xml")}"\n\n'
-                          f'[[feeds]]\nname = "Broken Outlet"\nurl = "{httpserver.url_for("/broken.xml")}"\n',
-                          encoding="utf-8")
-    env = _airflow_env(tmp_path)
-    env.update({"NEWSWATCH_DB": str(tmp_path / "wh.duckdb"), "NEWSWATCH_LANDING_DIR": str(tmp_path / "landing"),
-                "NEWSWATCH_FEEDS_FILE": str(feeds_file), "NO_PROXY": "127.0.0.1,localhost",
-                "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"})
-    airflow = str(VENV_BIN / "airflow")
-    _run([airflow, "db", "migrate"], env)
+    env, airflow = _migrated_ingest_env(tmp_path, {"Alliance Watch": httpserver.url_for("/alliance.xml"),
+                                                   "Broken Outlet": httpserver.url_for("/broken.xml")})
     log = _run([airflow, "dags", "test", "newswatch_ingest"], env)
     assert "state=success" in log
 
