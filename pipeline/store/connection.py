@@ -107,6 +107,8 @@ def connect(db_path: Path, *, read_only: bool = False, lock_timeout_s: float = 6
                                            "since": datetime.now(UTC).isoformat(timespec="seconds")}),
                                encoding="utf-8")
         config = {"extension_directory": str(EXTENSIONS_DIR), "autoinstall_known_extensions": False}
+        if not db_path.exists():
+            _create(db_path, config)
         if read_only and db_path.exists():
             con = duckdb.connect(str(db_path), read_only=True, config=config)
         else:
@@ -129,6 +131,21 @@ def load_extension(con: Connection, name: str) -> None:
     EXTENSIONS_DIR.mkdir(parents=True, exist_ok=True)
     duckdb_extensions.import_extension(name, con=con)
     con.execute(f"LOAD {name}")
+
+
+def _create(db_path: Path, config: dict[str, object]) -> None:
+    """A new warehouse appears whole or not at all: built and migrated under a temporary name, checkpointed,
+    then renamed into place (a process killed while creating leaves no half-made file behind)."""
+    building = db_path.with_name(db_path.name + ".creating")
+    for leftover in (building, Path(str(building) + ".wal")):
+        leftover.unlink(missing_ok=True)
+    con = duckdb.connect(str(building), config=config)
+    try:
+        migrate(con)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(building, db_path)
 
 
 def pending_migrations(con: Connection) -> list[Path]:
@@ -158,6 +175,9 @@ def migrate(con: Connection) -> list[str]:
         except Exception:
             con.execute("ROLLBACK")
             raise
+        # write the schema change into the file now: DuckDB 1.5 cannot replay an ALTER TABLE on a table whose
+        # column defaults call functions (now(), []) from the WAL after a crash
+        con.execute("CHECKPOINT")
         applied.append(path.name)
     con.execute(views_sql())
     return applied
