@@ -271,7 +271,7 @@ jsonl_out = click.option("--out", "out_path", type=click.Path(dir_okay=False, pa
 @jsonl_in
 @jsonl_out
 def cluster(in_path: Path, out_path: Path | None) -> None:
-    """Dedup and group items into stories, in the order given, in a fresh temporary warehouse.
+    """Dedup and group items into stories, in the order given, in memory (the warehouse's own logic, no database).
 
     Reads {id, title, text, url, source, published} per line; writes {id, story_id, duplicate_of}
     (duplicate_of is null unless the item is the same article as an earlier one)."""

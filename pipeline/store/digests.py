@@ -174,9 +174,3 @@ class DigestStore:
         for recipient, error in sorted(outcomes.items()):
             self._con.execute("INSERT INTO digest_sends VALUES (?, ?, ?, ?, ?, ?)",
                               [day, recipient, now, "failed" if error else "sent", error, message_id])
-
-    def send_ledger(self, day: date) -> list[dict[str, Any]]:
-        rows = self._con.execute("SELECT recipients, attempted_at, status, error, message_id FROM digest_sends "
-                                 "WHERE digest_date = ? ORDER BY attempted_at, recipients", [day]).fetchall()
-        return [{"recipient": r[0], "attempted_at": r[1], "status": r[2], "error": r[3], "message_id": r[4]}
-                for r in rows]

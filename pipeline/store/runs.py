@@ -59,10 +59,6 @@ class RunStore:
             "WHERE run_id = ?",
             [status, finished_at, *values, json.dumps(details, ensure_ascii=False, default=str), run_id])
 
-    def get(self, run_id: str) -> RunRow | None:
-        rows = self._select("WHERE run_id = ?", [run_id])
-        return rows[0] if rows else None
-
     def latest(self, kinds: tuple[str, ...]) -> RunRow | None:
         rows = self._select("WHERE list_contains(?, kind) ORDER BY started_at DESC LIMIT 1", [list(kinds)])
         return rows[0] if rows else None
