@@ -640,13 +640,12 @@ def feeds_add(url: str, name: str | None, language: str | None, tags: str, feeds
     """Add a feed by its URL, or by a site's page URL (the feed it links to with <link rel="alternate"> is
     found and added)."""
     from pipeline.feeds.config import FeedConfig
-    from pipeline.feeds.manage import add_feeds, discover
+    from pipeline.feeds.manage import add_feeds, discover_feed
     from pipeline.redact import redact_url
 
-    settings = get_settings()
     if not url.startswith(("http://", "https://")):
         raise click.UsageError(f"URL must be http(s), got {url!r}")
-    found = discover(url, *_fetch_page(settings, url))
+    found = discover_feed(get_settings(), url)
     feed = FeedConfig(name=(name or found.title or found.url).strip(), url=found.url, language=language,
                       tags=tuple(t.strip() for t in tags.split(",") if t.strip()))
     added, _ = add_feeds(_list_path(feeds_file), [feed])
@@ -656,18 +655,6 @@ def feeds_add(url: str, name: str | None, language: str | None, tags: str, feeds
         _emit(_feed_json(feed))
     else:
         click.echo(f"added {feed.name}: {redact_url(feed.url)}")
-
-
-def _fetch_page(settings: Settings, url: str) -> tuple[bytes, str]:
-    """One GET under the fetcher's limits (timeouts, size cap, deadline, redirect policy)."""
-    from pipeline.feeds.fetch import fetch, make_client
-
-    with make_client(settings.user_agent, settings.fetch_connect_timeout_s, settings.fetch_read_timeout_s) as client:
-        result = fetch(client, url, max_bytes=settings.fetch_max_bytes, deadline_s=settings.fetch_deadline_s,
-                       allow_internal=settings.fetch_allow_internal_redirects)
-    if not result.ok:
-        raise click.ClickException(f"cannot fetch {url}: {result.error}")
-    return result.body, result.headers.get("content-type", "")
 
 
 @feeds.command("remove")

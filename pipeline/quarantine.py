@@ -5,15 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pipeline.models import Item, item_from_json, item_to_json
+from pipeline.models import Item
 from pipeline.normalize import sha256_hex
 
 if TYPE_CHECKING:
     from pipeline.store import Warehouse
     from pipeline.validate import ValidationReport
-
-__all__ = ["item_from_json", "item_to_json", "quarantine_id", "quarantine_items", "record_validation"]
-
 
 def quarantine_id(item: Item) -> str:
     """Stable per source, article and content: the same bad item seen again refreshes its row."""

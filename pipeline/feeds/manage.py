@@ -17,6 +17,7 @@ from xml.etree import ElementTree
 import tomlkit
 
 from pipeline.feeds.config import FeedConfig, FeedListError, load_feed_list
+from pipeline.settings import Settings
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json",
               "application/rdf+xml", "text/xml", "application/xml")
@@ -131,6 +132,19 @@ def discover(url: str, body: bytes, content_type: str) -> Discovered:
             return Discovered(urljoin(url, href), link.attributes.get("title") or None)
     raise FeedListError(f"{url} is neither a feed nor a page that links to one (<link rel=\"alternate\" "
                         "type=\"application/rss+xml\">)")
+
+
+def discover_feed(settings: Settings, url: str) -> Discovered:
+    """Fetch ``url`` under the fetcher's limits (timeouts, size cap, deadline, redirect policy) and find the
+    feed it is or announces."""
+    from pipeline.feeds.fetch import fetch, make_client
+
+    with make_client(settings.user_agent, settings.fetch_connect_timeout_s, settings.fetch_read_timeout_s) as client:
+        result = fetch(client, url, max_bytes=settings.fetch_max_bytes, deadline_s=settings.fetch_deadline_s,
+                       allow_internal=settings.fetch_allow_internal_redirects)
+    if not result.ok:
+        raise FeedListError(f"cannot fetch {url}: {result.error}")
+    return discover(url, result.body, result.headers.get("content-type", ""))
 
 
 def read_opml(text: str) -> list[FeedConfig]:
