@@ -15,6 +15,8 @@ NEWSWATCH_AIRFLOW_HOME ?= $(CURDIR)/.airflow
 NEWSWATCH_AIRFLOW_PORT ?= 8080
 export AIRFLOW_HOME := $(NEWSWATCH_AIRFLOW_HOME)
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+# the digest's timetable: Airflow deserialises a custom timetable only from a registered plugin
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__EXECUTOR := LocalExecutor
 # sized for 2 cores: a few task slots, one API worker

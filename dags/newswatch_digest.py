@@ -4,8 +4,9 @@
 Builds the daily digest for the run's logical date (UTC day): top stories by relevance, a section per
 topic, new vs developing stories, spikes, a 14-day chart and a data-quality section. Archives it as
 `YYYY-MM-DD.{html,txt,md,png}`, records it in the `digests` table, then emails it once through the
-Airflow SMTP connection. Scheduled at 06:00 UTC for the day
-that just ended; trigger it with a logical date (or backfill) to build any other day's digest.
+Airflow SMTP connection. Runs at 06:00 UTC for the day that just ended, and the run's data interval is
+that day (00:00 to 24:00 UTC, `DigestDayTimetable` in `plugins/`); trigger it with a logical date (or
+backfill) to build any other day's digest.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from email.message import EmailMessage
 from typing import Any
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
+from airflow.sdk import dag, get_current_context, task
 from newswatch_defaults import COMMON_DAG_ARGS, default_args
+from newswatch_timetables import DigestDayTimetable
 
 
 class SmtpHookMailer:
@@ -46,7 +48,7 @@ class SmtpHookMailer:
 
 @dag(
     dag_id="newswatch_digest",
-    schedule=CronDataIntervalTimetable("0 6 * * *", timezone="UTC"),
+    schedule=DigestDayTimetable(hour=6),
     **COMMON_DAG_ARGS,
     tags=["newswatch", "digest"],
     default_args=default_args(retry_delay=timedelta(minutes=2)),
@@ -55,12 +57,12 @@ class SmtpHookMailer:
 def newswatch_digest() -> None:
     @task(pool="warehouse")
     def build_digest() -> str:
-        """Build, render and archive the digest for the logical date; returns the day (YYYY-MM-DD)."""
+        """Build, render and archive the digest for the run's day (its data interval); returns YYYY-MM-DD."""
         from pipeline.digest.archive import make_digest
         from pipeline.settings import get_settings
 
         context = get_current_context()
-        when = context.get("logical_date") or context["dag_run"].run_after
+        when = context.get("data_interval_start") or context.get("logical_date") or context["dag_run"].run_after
         archived = make_digest(get_settings(), pendulum.instance(when).in_timezone("UTC").date())
         print(f"digest {archived.day}: {archived.relevant_stories} relevant stories -> {archived.html_path}")
         return archived.day.isoformat()

@@ -13,6 +13,7 @@ import pytest
 from pipeline.settings import PROJECT_ROOT
 
 DAGS = PROJECT_ROOT / "dags"
+PLUGINS = PROJECT_ROOT / "plugins"
 EXPECTED = {"newswatch_ingest", "newswatch_digest", "newswatch_maintenance", "newswatch_today"}
 # a failed feed is polled again on its own schedule (with backoff): retrying it at once would only hammer it
 NOT_RETRIED = {("newswatch_ingest", "poll_feed")}
@@ -23,6 +24,7 @@ def _airflow_env(tmp_path: Path) -> dict[str, str]:
     env.update({
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow' / 'airflow.db'}",
         "NEWSWATCH_DB": str(tmp_path / "never" / "created.duckdb"),

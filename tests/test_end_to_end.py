@@ -7,7 +7,7 @@ import json
 import os
 import sqlite3
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -48,6 +48,12 @@ def test_ingest_then_digest_through_airflow(tmp_path: Path, httpserver: HTTPServ
     today = datetime.now(UTC).date().isoformat()
     digest_log = _run([airflow, "dags", "test", "newswatch_digest", today], env)
     assert "state=success" in digest_log
+    meta = sqlite3.connect(tmp_path / "airflow" / "airflow.db")
+    interval = meta.execute("SELECT data_interval_start, data_interval_end FROM dag_run "
+                            "WHERE dag_id = 'newswatch_digest'").fetchall()
+    meta.close()
+    assert [(start[:19], end[:10]) for start, end in interval] == [  # the run's data interval is the digest's day
+        (f"{today} 00:00:00", (datetime.fromisoformat(today) + timedelta(days=1)).date().isoformat())]
 
     con = duckdb.connect(env["NEWSWATCH_DB"], read_only=True)
     seeds = con.execute("SELECT source_name, published_precision FROM articles WHERE source_kind = 'seed'").fetchall()
