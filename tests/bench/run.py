@@ -42,6 +42,7 @@ def run_size(size: int) -> dict[str, Any]:
     from pipeline.ingest import process
     from pipeline.settings import Settings
     from pipeline.store.connection import connect
+    from pipeline.store.warehouse import Warehouse
     from tests.bench.corpus import CorpusSpec, bodies
 
     spec = CorpusSpec(items=size)
@@ -50,6 +51,7 @@ def run_size(size: int) -> dict[str, Any]:
     settings = Settings(db=workdir / "bench.duckdb", landing_dir=workdir / "landing", digest_dir=workdir / "digests",
                         feeds_file=workdir / "none.toml", seeds_dir=workdir / "no-seeds",
                         validation_max_error_rate=1.0)
+    settings.feeds_file.write_text("# the bench's feeds are landed directly\n", encoding="utf-8")
     fetched_at = datetime.now(UTC)
     outcomes = []
     for feed_no, body, _ in generated:
@@ -92,7 +94,7 @@ def run_size(size: int) -> dict[str, Any]:
         last_day = con.execute(
             "SELECT max(CAST(published_at AT TIME ZONE 'UTC' AS DATE)) FROM articles").fetchall()[0][0]
         started = time.perf_counter()
-        digest = build_digest(con, last_day, datetime.now(UTC))
+        digest = build_digest(Warehouse(con, settings.db), last_day, datetime.now(UTC))
         digest_seconds = time.perf_counter() - started
         rows = con.sql("SELECT * FROM articles").to_arrow_table()
     limit_db = workdir / "arrow-limit.duckdb"
@@ -169,7 +171,9 @@ def dedup_curve(size: int, step: int, run_size: int = 10_000) -> dict[str, Any]:
 def digest_at_scale(articles: int = 1_000_000, per_day: int = 5000) -> dict[str, Any]:
     """Time the digest query on a warehouse of ``articles`` rows (generated in SQL, ``per_day`` a day)."""
     from pipeline.digest.build import build_digest
+    from pipeline.importance import ImportanceWeights
     from pipeline.store.connection import connect
+    from pipeline.store.warehouse import Warehouse
 
     db = Path(tempfile.mkdtemp(prefix="newswatch-digest-")) / "digest.duckdb"
     topics = "['nato', 'eu_defence', 'ukraine_war', 'russia_threat', 'us_europe']"
@@ -187,16 +191,15 @@ def digest_at_scale(articles: int = 1_000_000, per_day: int = 5000) -> dict[str,
                    CASE WHEN i % 3 = 0 THEN NULL ELSE 'a' || (i - i % 3) END,
                    CAST(DATE '2025-01-01' + CAST(floor(i / {per_day}) AS INTEGER) AS DATE)
             FROM range({articles}) t(i)""")
-        con.execute("INSERT INTO stories SELECT story_id, min(published_at), max(published_at), any_value(title), "
-                    "min(article_id), count(*), list(DISTINCT source_name), [], max(relevance_score), [] "
-                    "FROM articles GROUP BY story_id")
+        story_ids = [r[0] for r in con.execute("SELECT DISTINCT story_id FROM articles").fetchall()]
+        Warehouse(con, db).stories.refresh(story_ids, ImportanceWeights().stored_sql("a"))  # as the load does
         last_day = con.execute(
             "SELECT max(CAST(published_at AT TIME ZONE 'UTC' AS DATE)) FROM articles").fetchall()[0][0]
         started = time.perf_counter()
-        build_digest(con, last_day, datetime.now(UTC))
+        build_digest(Warehouse(con, db), last_day, datetime.now(UTC))
         cold = time.perf_counter() - started  # includes the lazy imports of a fresh process
         started = time.perf_counter()
-        digest = build_digest(con, last_day, datetime.now(UTC))
+        digest = build_digest(Warehouse(con, db), last_day, datetime.now(UTC))
         seconds = time.perf_counter() - started
     return {"articles": articles, "digest_query_s": round(seconds, 3), "digest_query_cold_s": round(cold, 3),
             "relevant_stories": digest.relevant_story_count}

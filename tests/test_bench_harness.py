@@ -1,0 +1,24 @@
+"""`make bench` must keep working: its end-to-end size run, on a small corpus, through the same entry point.
+No timing is asserted here (speed targets live in `make bench`); the shape and the accounting are."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from pipeline.settings import PROJECT_ROOT
+
+
+def test_bench_size_run_processes_the_whole_corpus():
+    result = subprocess.run([sys.executable, "-m", "tests.bench.run", "--size", "400"], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = json.loads(result.stdout.strip().splitlines()[-1])
+    counts = run["counts"]
+    assert run["items"] == 400 and counts["items_seen"] == 400
+    # the corpus holds duplicates and bad rows on purpose: all three outcomes occur and together cover every item
+    assert counts["loaded"] > 0 and counts["duplicates"] > 0 and counts["quarantined"] > 0
+    assert counts["loaded"] + counts["duplicates"] + counts["quarantined"] == counts["items_seen"]
+    assert {"parse", "dedup", "classify", "validate", "load"} <= set(run["stages"])
+    assert run["end_to_end_items_per_s"] > 0 and run["feedparser_floor_items_per_s"] > 0
