@@ -7,13 +7,13 @@ Items are assigned in the order given, so the result is deterministic and a repl
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from pipeline.models import Item, KnownArticle
-from pipeline.stories import StoryDoc, StoryIndex, story_doc
+from pipeline.stories import StoryDoc, StoryIndex, story_doc, story_vectors
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +45,20 @@ class SameArticleIndex:
         return None
 
 
-def item_story_doc(item: Item, seen_at: datetime) -> StoryDoc:
-    if item.story_features is not None:
-        return StoryDoc.from_json(item.article_id, item.article_id, seen_at, item.story_features)
-    return story_doc(item.article_id, item.title, item.summary or item.body, seen_at, item.language,
-                     site=site_of(item.canonical_url or item.url))
+def item_story_docs(items: Sequence[Item], now: datetime) -> list[StoryDoc]:
+    """Each item's story features (precomputed by the parse workers, or computed here with their embeddings in
+    one batch); ``now`` stands in for a missing publication time."""
+    fresh = [item for item in items if item.story_features is None]
+    vectors = iter(story_vectors([(i.title, i.summary or i.body or "") for i in fresh]))
+    docs = []
+    for item in items:
+        seen_at = item.published_at or now
+        if item.story_features is not None:
+            docs.append(StoryDoc.from_json(item.article_id, item.article_id, seen_at, item.story_features))
+        else:
+            docs.append(story_doc(item.article_id, item.title, item.summary or item.body, seen_at, item.language,
+                                  site=site_of(item.canonical_url or item.url), vector=next(vectors)))
+    return docs
 
 
 def site_of(url: str | None) -> str:
@@ -63,8 +72,7 @@ def assign_stories(items: list[Item], same_articles: SameArticleIndex, stories: 
     """Story and duplicate assignment for new items, in order; also returns their story features."""
     assignments: dict[str, Assignment] = {}
     docs: list[StoryDoc] = []
-    for item in items:
-        doc = item_story_doc(item, item.published_at or now)
+    for item, doc in zip(items, item_story_docs(items, now), strict=True):
         exact = same_articles.match(item)
         if exact is not None:
             original, reason = exact

@@ -44,7 +44,7 @@ def train_pairs(pairs: Sequence[tuple[str, StoryDoc, StoryDoc, int]]) -> PairMod
 
 # ---------------------------------------------------------------- cluster level: what the warehouse does
 
-CLUSTER_THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
+CLUSTER_THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.92, 0.94, 0.96)
 
 
 @dataclass(frozen=True)
@@ -92,16 +92,12 @@ def language_pair(pair: dict[str, Any]) -> str:
 
 def _pair_docs(pair_set: PairSet) -> list[tuple[str, StoryDoc, StoryDoc, int]]:
     from pipeline.cluster import pair_records, record_to_item
-    from pipeline.dedup import item_story_doc
+    from pipeline.dedup import item_story_docs
 
-    out = []
-    for pair in pair_set.pairs:
-        docs = []
-        for record in pair_records(pair):
-            item = record_to_item(record, 0)
-            docs.append(item_story_doc(item, item.published_at or datetime.now(UTC)))
-        out.append((pair_set.key(pair), docs[0], docs[1], int(pair["label"])))
-    return out
+    items = [record_to_item(record, 0) for pair in pair_set.pairs for record in pair_records(pair)]
+    docs = item_story_docs(items, datetime.now(UTC))
+    return [(pair_set.key(pair), docs[2 * n], docs[2 * n + 1], int(pair["label"]))
+            for n, pair in enumerate(pair_set.pairs)]
 
 
 def sweep(sets: list[PairSet], model: PairModel) -> dict[float, dict[str, bool]]:

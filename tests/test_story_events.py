@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.cluster import cluster_records
-from pipeline.stories import named_entities
-from pipeline.story_pairs import PairModel, get_pair_model, page_kind
+from pipeline.cluster import cluster_records, record_to_item
+from pipeline.dedup import item_story_docs
+from pipeline.stories import StoryDoc, named_entities
+from pipeline.story_pairs import FEATURES, MISSING_COSINE, PairModel, get_pair_model, page_kind, pair_features
 
 T0 = datetime(2026, 3, 4, 8, tzinfo=UTC)
 
@@ -97,6 +98,28 @@ def test_one_event_in_english_and_german_meets_in_one_story():
                     1, "de.example", "de")
     first, second = stories_of([english, german])
     assert first == second
+
+
+def test_story_vectors_survive_the_signature_and_score_paraphrases_above_unrelated_reports():
+    docs = item_story_docs([record_to_item(r, n) for n, r in enumerate([
+        record(1, "Drones sighted over Danish air base, flights halted at Aalborg",
+               "Several large drones were seen over the Aalborg base overnight; the airport closed for hours.", 0),
+        record(2, "Aalborg airport shut for hours after unidentified drones fly over military airfield",
+               "Flights were suspended overnight as unknown drones circled above the air base in Aalborg.", 2),
+        record(3, "Bakery chain opens ten new shops in the north",
+               "The family firm plans ten new outlets selling bread and pastries by the summer.", 3)])], T0)
+    restored = StoryDoc.from_json("x", "x", T0, json.loads(json.dumps(docs[0].to_json())))
+    assert restored.vector == docs[0].vector and len(restored.vector) == 128
+    paraphrase = pair_features(docs[0], docs[1])[FEATURES.index("embedding_cosine")]
+    unrelated = pair_features(docs[0], docs[2])[FEATURES.index("embedding_cosine")]
+    assert paraphrase > unrelated + 0.2
+
+
+def test_a_signature_stored_before_story_vectors_counts_as_no_evidence():
+    doc = item_story_docs([record_to_item(record(1, "Drones over Aalborg air base", "Flights halted.", 0), 0)], T0)[0]
+    legacy = StoryDoc.from_json("old", "old", T0, {k: v for k, v in doc.to_json().items() if k != "vector"})
+    assert legacy.vector == b""
+    assert pair_features(doc, legacy)[FEATURES.index("embedding_cosine")] == MISSING_COSINE
 
 
 def test_names_fold_across_declension_and_accents():

@@ -20,6 +20,7 @@ from scipy import sparse
 from pipeline.classify import features
 from pipeline.classify.model import RelevanceModel, calibrated
 from pipeline.classify.scorer import Scorer
+from pipeline.embedding import EMBEDDING_DIM
 from pipeline.jsonl import JsonLinesError, numbered_records
 from pipeline.metrics import is_frozen, prf
 
@@ -157,7 +158,7 @@ def train(scorer: Scorer, items: Iterable[LabelledItem]) -> RelevanceModel:
     origins = sorted({i.origin for i in data})
     return RelevanceModel(
         rule_features=tuple(features.rule_feature_names(scorer)), n_hashed=features.N_HASHED,
-        embedding_dim=features.EMBEDDING_DIM, relevant_weights=relevant_weights, relevant_bias=relevant_bias,
+        embedding_dim=EMBEDDING_DIM, relevant_weights=relevant_weights, relevant_bias=relevant_bias,
         core_weights=core_weights, core_bias=core_bias,
         relevant_threshold=decision.relevant_threshold, core_threshold=decision.core_threshold,
         relevant_calibration=decision.relevant_calibration, core_calibration=decision.core_calibration,

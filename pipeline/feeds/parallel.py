@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.dedup import item_story_doc
+from pipeline.dedup import item_story_docs
 from pipeline.feeds.landing import LandingRef, read_body
 from pipeline.feeds.parse import ParsedFeed, parse_feed
 
@@ -50,8 +50,8 @@ def parse_job(job: ParseJob) -> ParsedFeed:
         return ParsedFeed(error=f"landed body unreadable: {exc}")
     parsed = parse_feed(body, headers, source_id=job.ref.source_id, source_name=job.ref.feed_name,
                         language_hint=job.language, fetched_at=job.fetched_at)
-    for item in parsed.items:
-        item.story_features = item_story_doc(item, item.published_at or job.fetched_at).to_json()
+    for item, doc in zip(parsed.items, item_story_docs(parsed.items, job.fetched_at), strict=True):
+        item.story_features = doc.to_json()
     return parsed
 
 
