@@ -73,7 +73,8 @@ class Classifier:
         rules = np.zeros((len(items), len(self._rule_columns)), dtype=np.float32)
         present = self._rule_columns >= 0
         rules[:, present] = rules_now[:, self._rule_columns[present]]
-        return features.assemble(items, tokens, rules, use_embedding=self.model.embedding_dim > 0)
+        chars = [features.char_words(a) for a in analyses] if self.model.n_char else None
+        return features.assemble(items, tokens, rules, use_embedding=self.model.embedding_dim > 0, chars=chars)
 
     def _verdict(self, analysis: RuleAnalysis, tokens: list[str], matrix: sparse.csr_matrix, row: int,
                  probability: float, label: int) -> Relevance:
@@ -109,9 +110,13 @@ class Classifier:
         is_rule = columns < n_rules
         for column, contribution in zip(columns[is_rule].tolist(), contributions[is_rule].tolist(), strict=True):
             named[self.model.rule_features[column]] = contribution
-        embedding = float(contributions[columns >= hashed_end].sum())
+        embedding_end = hashed_end + self.model.embedding_dim
+        embedding = float(contributions[(columns >= hashed_end) & (columns < embedding_end)].sum())
         if embedding:
             named["embedding"] = embedding
+        pieces = float(contributions[columns >= embedding_end].sum())
+        if pieces:
+            named["char n-grams"] = pieces
         # name only the strongest hashed columns: look up which of the item's tokens landed in them
         is_hashed = ~is_rule & (columns < hashed_end)
         hashed_columns, hashed_values = columns[is_hashed], contributions[is_hashed]

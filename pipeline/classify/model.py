@@ -36,10 +36,11 @@ class RelevanceModel:
     # like its training data; this maps its raw score to a probability that ranks and does not saturate
     relevant_calibration: tuple[float, float] = (1.0, 0.0)
     core_calibration: tuple[float, float] = (1.0, 0.0)
+    n_char: int = 0  # hashed character n-gram columns, after the embedding (0: a model trained without them)
 
     @property
     def n_columns(self) -> int:
-        return len(self.rule_features) + self.n_hashed + self.embedding_dim
+        return len(self.rule_features) + self.n_hashed + self.embedding_dim + self.n_char
 
     @cached_property
     def fingerprint(self) -> str:
@@ -57,7 +58,7 @@ class RelevanceModel:
         return relevant, np.minimum(core, relevant)  # core implies relevant
 
     def save(self, path: Path) -> None:
-        meta = {"rule_features": list(self.rule_features), "n_hashed": self.n_hashed,
+        meta = {"rule_features": list(self.rule_features), "n_hashed": self.n_hashed, "n_char": self.n_char,
                 "embedding_dim": self.embedding_dim, "relevant_bias": self.relevant_bias,
                 "core_bias": self.core_bias, "relevant_threshold": self.relevant_threshold,
                 "core_threshold": self.core_threshold, "trained_on": self.trained_on,
@@ -78,7 +79,8 @@ class RelevanceModel:
         try:
             with np.load(path) as data:
                 meta = json.loads(bytes(data["meta"]).decode())
-                n_columns = len(meta["rule_features"]) + meta["n_hashed"] + meta["embedding_dim"]
+                n_columns = (len(meta["rule_features"]) + meta["n_hashed"] + meta["embedding_dim"]
+                             + meta.get("n_char", 0))
                 weights = {}
                 for name in ("relevant", "core"):
                     dense = np.zeros(n_columns, dtype=np.float32)
@@ -92,7 +94,8 @@ class RelevanceModel:
                    core_bias=float(meta["core_bias"]), relevant_threshold=float(meta["relevant_threshold"]),
                    core_threshold=float(meta["core_threshold"]), trained_on=dict(meta["trained_on"]),
                    relevant_calibration=tuple(meta.get("relevant_calibration", (1.0, 0.0))),  # type: ignore[arg-type]
-                   core_calibration=tuple(meta.get("core_calibration", (1.0, 0.0))))  # type: ignore[arg-type]
+                   core_calibration=tuple(meta.get("core_calibration", (1.0, 0.0))),  # type: ignore[arg-type]
+                   n_char=int(meta.get("n_char", 0)))
 
 
 def calibrated(scores: np.ndarray, calibration: tuple[float, float]) -> np.ndarray:

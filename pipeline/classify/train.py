@@ -72,7 +72,8 @@ def dev_set_paths(eval_dir: Path) -> list[Path]:
 def matrix_for(scorer: Scorer, items: Sequence[LabelledItem]) -> sparse.csr_matrix:
     analyses = [scorer.analyse(i.title, i.text) for i in items]
     return features.assemble([features.ItemText(i.title, i.text) for i in items],
-                             [features.analysis_features(a) for a in analyses], features.rule_block(analyses))
+                             [features.analysis_features(a) for a in analyses], features.rule_block(analyses),
+                             chars=[features.char_words(a) for a in analyses])
 
 
 def _fit_one(matrix: sparse.csr_matrix, target: np.ndarray) -> tuple[np.ndarray, float]:
@@ -158,7 +159,8 @@ def train(scorer: Scorer, items: Iterable[LabelledItem]) -> RelevanceModel:
     origins = sorted({i.origin for i in data})
     return RelevanceModel(
         rule_features=tuple(features.rule_feature_names(scorer)), n_hashed=features.N_HASHED,
-        embedding_dim=EMBEDDING_DIM, relevant_weights=relevant_weights, relevant_bias=relevant_bias,
+        embedding_dim=EMBEDDING_DIM, n_char=features.N_CHAR, relevant_weights=relevant_weights,
+        relevant_bias=relevant_bias,
         core_weights=core_weights, core_bias=core_bias,
         relevant_threshold=decision.relevant_threshold, core_threshold=decision.core_threshold,
         relevant_calibration=decision.relevant_calibration, core_calibration=decision.core_calibration,
