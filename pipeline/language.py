@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 _MIN_CHARS = 20
+# a title and its lead name the language as surely as the whole text; py3langid's cost grows with the length
+_SAMPLE_CHARS = 400
 
 
 @lru_cache(maxsize=1)
@@ -16,7 +18,7 @@ def _identifier():  # type: ignore[no-untyped-def]
 
 def detect_language(text: str, hint: str | None = None) -> str | None:
     """ISO 639-1 code of ``text``, or the feed's declared ``hint`` when the text is too short to tell."""
-    sample = text[:2000].strip()
+    sample = text[:_SAMPLE_CHARS].strip()
     declared = (hint or "").split("-")[0].split("_")[0].lower() or None
     if len(sample) < _MIN_CHARS:
         return declared
