@@ -68,11 +68,8 @@ def quantised(vectors: np.ndarray) -> list[bytes]:
     return [row.tobytes() for row in np.clip(np.rint(vectors * 127.0), -127, 127).astype(np.int8)]
 
 
-def cosine(a: bytes, b: bytes) -> float | None:
-    """Cosine of two ``quantised`` vectors; None when either is missing or empty (a text with no tokens)."""
-    if not a or not b or len(a) != len(b):
-        return None
-    x = np.frombuffer(a, dtype=np.int8).astype(np.float32)
-    y = np.frombuffer(b, dtype=np.int8).astype(np.float32)
-    norms = float(np.linalg.norm(x) * np.linalg.norm(y))
-    return float(x @ y) / norms if norms else None
+def unit_vector(quantised_vector: bytes) -> np.ndarray | None:
+    """A ``quantised`` vector back as a float unit vector; None when it is empty or all zeros (no tokens)."""
+    vector = np.frombuffer(quantised_vector, dtype=np.int8).astype(np.float32)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else None

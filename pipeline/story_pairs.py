@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipeline.embedding import cosine
+from pipeline.embedding import unit_vector
 
 if TYPE_CHECKING:
     from pipeline.stories import StoryDoc
@@ -106,13 +106,20 @@ def pair_features(a: StoryDoc, b: StoryDoc) -> np.ndarray:
         float(bool(a.title_numbers) and bool(b.title_numbers) and not (a.title_numbers & b.title_numbers)),
         min(abs((a.seen_at.date() - b.seen_at.date()).days), 3) / 3,
         _overlap(_title_entities(a), _title_entities(b)),
-        _cosine_or_missing(a.vector, b.vector),
+        _cosine_or_missing(a, b),
     ], dtype=np.float64)
 
 
-def _cosine_or_missing(a: bytes, b: bytes) -> float:
-    value = cosine(a, b)
-    return MISSING_COSINE if value is None else value
+def _cosine_or_missing(a: StoryDoc, b: StoryDoc) -> float:
+    x, y = _unit(a), _unit(b)
+    return MISSING_COSINE if x is None or y is None else float(x @ y)
+
+
+def _unit(doc: StoryDoc) -> np.ndarray | None:
+    """The document's stored vector as a float unit vector, computed once per document (None: no vector)."""
+    if doc.unit is None and doc.vector:
+        doc.unit = unit_vector(doc.vector)
+    return doc.unit
 
 
 def _title_entities(doc: StoryDoc) -> frozenset[str]:
