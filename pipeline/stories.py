@@ -118,6 +118,7 @@ class StoryDoc:
     vector: bytes = b""  # title + lead embedded (pipeline.embedding, int8): paraphrases of one event point alike
     total: float = 0.0  # sum of token weights, cached for the Jaccard
     unit: Any = None  # ``vector`` as a float unit vector, computed on first use (not stored)
+    title_names: frozenset[str] | None = None  # entities named in the title, computed on first use (not stored)
 
     def __post_init__(self) -> None:
         self.total = sum(self.tokens.values())

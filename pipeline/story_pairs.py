@@ -123,9 +123,11 @@ def _unit(doc: StoryDoc) -> np.ndarray | None:
 
 
 def _title_entities(doc: StoryDoc) -> frozenset[str]:
-    """The names that also appear among the title's words (the headline's who and where)."""
-    stems = " ".join(doc.title_tokens)
-    return frozenset(e for e in doc.entities if e in stems)
+    """The names that also appear among the title's words (the headline's who and where), once per document."""
+    if doc.title_names is None:
+        stems = " ".join(doc.title_tokens)
+        doc.title_names = frozenset(e for e in doc.entities if e in stems)
+    return doc.title_names
 
 
 @dataclass(frozen=True)
