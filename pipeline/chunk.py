@@ -35,6 +35,15 @@ def process_chunk(wh: Warehouse, settings: Settings, items: list[Item], summary:
         else:
             seen.add(key)
             unique.append(item)
+    # an entry the warehouse already holds unchanged (a feed repeats its last 20 items; seeds are re-read) is a
+    # duplicate as the load would find it: it is not classified or validated again, so a run with nothing new
+    # never loads the model or Great Expectations
+    stored = wh.articles.stored([item.article_id for item in unique])
+    fresh = [i for i in unique if (s := stored.get(i.article_id)) is None or s.content_hash != i.content_hash]
+    summary.duplicates += len(unique) - len(fresh)
+    unique = fresh
+    if not unique:
+        return {}
 
     with timed(summary.stage_seconds, "classify"):
         verdicts = get_classifier(settings.taxonomy_file, settings.model_file).classify_many(
