@@ -46,14 +46,17 @@ def test_ingest_then_digest_through_airflow(tmp_path: Path, httpserver: HTTPServ
     ingest_log = _run([airflow, "dags", "test", "newswatch_ingest"], env)
     assert "state=success" in ingest_log
     today = datetime.now(UTC).date().isoformat()
-    digest_log = _run([airflow, "dags", "test", "newswatch_digest", today], env)
+    started = datetime.now(UTC)
+    digest_log = _run([airflow, "dags", "test", "newswatch_digest"], env)  # as `make run`: no date, today so far
     assert "state=success" in digest_log
     meta = sqlite3.connect(tmp_path / "airflow" / "airflow.db")
-    interval = meta.execute("SELECT data_interval_start, data_interval_end FROM dag_run "
-                            "WHERE dag_id = 'newswatch_digest'").fetchall()
+    (start, end, run_start), = meta.execute("SELECT data_interval_start, data_interval_end, start_date FROM dag_run "
+                                            "WHERE dag_id = 'newswatch_digest'").fetchall()
     meta.close()
-    assert [(start[:19], end[:10]) for start, end in interval] == [  # the run's data interval is the digest's day
-        (f"{today} 00:00:00", (datetime.fromisoformat(today) + timedelta(days=1)).date().isoformat())]
+    # the run's data interval is the digest's day, and the run started when it was triggered (not at midnight)
+    assert (start[:19], end[:10]) == (f"{today} 00:00:00",
+                                      (datetime.fromisoformat(today) + timedelta(days=1)).date().isoformat())
+    assert datetime.fromisoformat(run_start).replace(tzinfo=UTC) >= started - timedelta(minutes=1)
 
     con = duckdb.connect(env["NEWSWATCH_DB"], read_only=True)
     seeds = con.execute("SELECT source_name, published_precision FROM articles WHERE source_kind = 'seed'").fetchall()
