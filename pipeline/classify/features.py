@@ -62,11 +62,11 @@ def analysis_features(analysis: RuleAnalysis) -> list[str]:
     return word_features(analysis.title_tokens, analysis.text_tokens)
 
 
-@lru_cache(maxsize=1)
-def _hasher():  # type: ignore[no-untyped-def]
+@lru_cache(maxsize=2)
+def _hasher(n_features: int = N_HASHED):  # type: ignore[no-untyped-def]
     from sklearn.feature_extraction import FeatureHasher
 
-    return FeatureHasher(n_features=N_HASHED, input_type="string", alternate_sign=False)
+    return FeatureHasher(n_features=n_features, input_type="string", alternate_sign=False)
 
 
 def hashed_block(tokens: Sequence[list[str]]) -> sparse.csr_matrix:
@@ -103,18 +103,11 @@ def _remember_char_columns(words: set[str]) -> None:
     for word in ordered:
         padded = f"<{word}>"
         grams.append(["c:" + padded[k:k + n] for n in CHAR_NGRAMS for k in range(len(padded) - n + 1)])
-    hashed = _char_hasher().transform(grams)
+    hashed = _hasher(N_CHAR).transform(grams)
     hashed.sum_duplicates()  # sorted, unique columns per row
     indices, indptr = hashed.indices.astype(np.int32), hashed.indptr
     for row, word in enumerate(ordered):
         _CHAR_COLUMNS[word] = indices[indptr[row]:indptr[row + 1]]
-
-
-@lru_cache(maxsize=1)
-def _char_hasher():  # type: ignore[no-untyped-def]
-    from sklearn.feature_extraction import FeatureHasher
-
-    return FeatureHasher(n_features=N_CHAR, input_type="string", alternate_sign=False)
 
 
 def char_words(analysis: RuleAnalysis) -> list[str]:
