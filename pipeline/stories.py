@@ -37,6 +37,7 @@ MAX_CANDIDATES = 512  # LSH hits estimated per item: a flood of near-identical i
 MAX_CONFIRMATIONS = 16  # candidates confirmed per item, best estimated Jaccard first: bounds the cost per item
 SHINGLE_MAX_ZIPF = 5.5  # words more frequent than this (zipf scale) carry no story identity
 CORE_SIZE = 3  # a story's first members: a newcomer must resemble them, not merely its nearest member
+COHESION_MIN = 0.5  # mean probability over a story's core needed to join it (beside matching one member)
 RECURRING_MIN = 0.9  # live pages, briefings, round-ups, explainers join a story only on this much certainty
 VECTOR_CHARS = 300  # title + lead embedded for the pair cosine (300 measured as good as 600 on the dev pairs)
 
@@ -195,12 +196,17 @@ def story_doc(article_id: str, title: str, text: str, seen_at: datetime, languag
 
 def same_article(a: StoryDoc, b: StoryDoc) -> bool:
     """The same piece republished: identical normalised title, close in time or with the same text and
-    figures (an evergreen article re-posted weeks later, but not next month's edition of a recurring one)."""
+    figures (an evergreen article re-posted weeks later, but not next month's edition of a recurring one).
+    A headline-only item has no text to compare: its title decides, unless it is a recurring page."""
     if len(a.title_key.split()) < 3 or a.title_key != b.title_key:
         return False
     if abs(a.seen_at - b.seen_at) <= SAME_TITLE_GAP:
         return True
-    return a.numbers == b.numbers and weighted_jaccard(a.text_tokens, b.text_tokens) >= SAME_TEXT_MIN_SIMILARITY
+    if a.numbers != b.numbers or a.title_numbers != b.title_numbers:
+        return False
+    if not a.text_tokens or not b.text_tokens:
+        return not (_recurring(a) or _recurring(b))
+    return weighted_jaccard(a.text_tokens, b.text_tokens) >= SAME_TEXT_MIN_SIMILARITY
 
 
 def story_similarity(a: StoryDoc, b: StoryDoc) -> float:
@@ -331,16 +337,23 @@ class StoryIndex:
     def pair_score(self, a: StoryDoc, b: StoryDoc) -> float:
         """How surely two articles report one event (0 when they do not): the learned pair decision when a
         pair model is installed, else the rarity-weighted Jaccard rule."""
-        model = self.pair_model
-        if model is None:
+        if self.pair_model is None:
             return story_similarity(a, b)
+        probability = self.pair_probability(a, b)
+        needed = self.pair_model.threshold
+        if _recurring(a) or _recurring(b):
+            needed = max(needed, RECURRING_MIN)
+        return probability if probability >= needed else 0.0
+
+    def pair_probability(self, a: StoryDoc, b: StoryDoc) -> float:
+        """The pair model's probability that two articles report one event; 0 beyond the time gap or with
+        conflicting ordinals (game 1 / game 4, June 10 / June 17)."""
         if abs(a.seen_at - b.seen_at) > STORY_MAX_GAP:
             return 0.0
         if a.ordinals and b.ordinals and a.ordinals != b.ordinals:
             return 0.0
-        probability = model.probability(pair_features(a, b))
-        needed = model.threshold if not (_recurring(a) or _recurring(b)) else max(model.threshold, RECURRING_MIN)
-        return probability if probability >= needed else 0.0
+        assert self.pair_model is not None
+        return self.pair_model.probability(pair_features(a, b))
 
     def _coheres(self, doc: StoryDoc, story_id: str) -> bool:
         core = self._cores.get(story_id, ())
@@ -350,7 +363,11 @@ class StoryIndex:
             return True
         if _recurring(doc):
             return False  # live pages, briefings, round-ups and explainers join only by matching the story's seed
-        return sum(1 for key in core if self.pair_score(doc, self._docs[key])) * 2 > len(core)
+        if self.pair_model is None:
+            return sum(1 for key in core if self.pair_score(doc, self._docs[key])) * 2 > len(core)
+        # on average more likely than not the core's event: a chain A~B~C where C shares nothing with A fails
+        mean = sum(self.pair_probability(doc, self._docs[key]) for key in core) / len(core)
+        return mean >= COHESION_MIN
 
 
 def _recurring(doc: StoryDoc) -> bool:

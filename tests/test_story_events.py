@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -156,7 +157,25 @@ def test_train_stories_is_deterministic_and_writes_a_small_model(tmp_path: Path)
         outputs.append((tmp_path / name).read_text(encoding="utf-8"))
     assert outputs[0] == outputs[1]
     model = PairModel.load(tmp_path / "one.json")
-    assert len(model.weights) == len(json.loads(outputs[0])["features"])
+    assert len(model.curves) == len(json.loads(outputs[0])["features"]) and len(outputs[0]) < 20_000
+
+
+def test_the_pair_model_is_one_piecewise_linear_curve_per_feature():
+    """At a knot the log-odds add exactly that knot's value per feature; half-way between two knots, the mean;
+    beyond the training range, the end value (the model never extrapolates)."""
+    features = len(FEATURES)
+    curves = tuple(tuple(float(k * (f + 1)) for k in range(4)) for f in range(features))
+    model = PairModel((0.0,) * features, (3.0,) * features, curves, -1.0, 0.5, {})
+    at = lambda value: model.log_odds(np.full((1, features), value))[0]  # noqa: E731
+    total = sum(range(1, features + 1))
+    assert at(2.0) == pytest.approx(-1.0 + 2 * total)
+    assert at(2.5) == pytest.approx(-1.0 + 2.5 * total)
+    assert at(9.0) == at(3.0) == pytest.approx(-1.0 + 3 * total)
+    assert at(-5.0) == pytest.approx(-1.0)
+    batch = model.log_odds(np.array([[1.0] * features, [2.0] * features]))
+    assert batch.tolist() == pytest.approx([at(1.0), at(2.0)])
+    one = np.linspace(-0.5, 3.5, features)  # the single-pair path reads the same curves
+    assert model.probability(one) == pytest.approx(1 / (1 + np.exp(-model.log_odds(one)[0])))
 
 
 def test_eval_stories_rejects_a_file_that_is_not_pairs(tmp_path: Path):
@@ -165,3 +184,17 @@ def test_eval_stories_rejects_a_file_that_is_not_pairs(tmp_path: Path):
     result = CliRunner().invoke(main, ["eval-stories", "--in", str(bad)])
     assert result.exit_code != 0 and "not a labelled pair" in result.output
 
+
+
+def test_a_headline_only_item_reposted_days_later_is_the_same_article_unless_it_recurs():
+    from pipeline.stories import same_article, story_doc
+
+    def doc(n: int, title: str, days: float) -> StoryDoc:
+        return story_doc(str(n), title, "", T0 + timedelta(days=days), "en", vector=b"")
+
+    assert same_article(doc(1, "What the new air defence shield means for Europe", 0),
+                        doc(2, "What the new air defence shield means for Europe", 6))
+    assert not same_article(doc(3, "Ukraine war live: Kyiv under attack again", 0),
+                            doc(4, "Ukraine war live: Kyiv under attack again", 6))
+    assert not same_article(doc(5, "Newsletter: what you need to know this morning", 0),
+                            doc(6, "Newsletter: what you need to know this morning", 6))
