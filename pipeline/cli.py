@@ -22,7 +22,8 @@ def _settings(db: Path | None) -> Settings:
     except ValidationError as exc:  # one line per bad setting, named as the user set it
         problems = "; ".join(f"NEWSWATCH_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         raise click.ClickException(f"bad configuration: {problems}") from None
-    return settings.model_copy(update={"db": db}) if db else settings
+    # --db names a DuckDB file: it wins over a DuckLake NEWSWATCH_WAREHOUSE
+    return settings.model_copy(update={"db": db, "warehouse": ""}) if db else settings
 
 
 def _emit(data: Any) -> None:
@@ -82,12 +83,14 @@ def main() -> None:
 @click.option("--all", "all_feeds", is_flag=True,
               help="Poll every listed feed now, ignoring backoff, Retry-After and each feed's schedule.")
 @click.option("--due-only", is_flag=True, hidden=True, help="The default: poll only feeds that are due.")
+@click.option("--feed", "feed_names", multiple=True,
+              help="Poll only this listed feed (repeatable); the others keep their state and schedule.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as one JSON object.")
 @click.option("--strict", is_flag=True,
               help="Exit 3 when a source's batch failed validation beyond the allowed error rate.")
 @db_option
 def ingest(feeds_file: Path | None, no_seeds: bool, no_feeds: bool, all_feeds: bool, due_only: bool,
-           as_json: bool, strict: bool, db: Path | None) -> None:
+           feed_names: tuple[str, ...], as_json: bool, strict: bool, db: Path | None) -> None:
     """Poll the feeds that are due (politely: each feed's schedule, backoff and Retry-After; --all polls every
     feed) and read seeds, then validate, dedup, classify and load into the warehouse.
 
@@ -95,7 +98,7 @@ def ingest(feeds_file: Path | None, no_seeds: bool, no_feeds: bool, all_feeds: b
     from pipeline.classify.model import ModelError
     from pipeline.classify.taxonomy import TaxonomyError
     from pipeline.feeds.config import FeedListError
-    from pipeline.ingest import run_ingest
+    from pipeline.ingest import UnknownFeed, run_ingest
 
     settings = _settings(db)
     try:
@@ -103,8 +106,8 @@ def ingest(feeds_file: Path | None, no_seeds: bool, no_feeds: bool, all_feeds: b
 
         get_classifier(settings.taxonomy_file, settings.model_file)  # configuration errors before any work
         summary = run_ingest(settings, feeds_file, include_seeds=not no_seeds, include_feeds=not no_feeds,
-                             only_due=not all_feeds)
-    except (FeedListError, TaxonomyError, ModelError) as exc:
+                             only_due=not all_feeds, names=frozenset(feed_names) or None)
+    except (FeedListError, TaxonomyError, ModelError, UnknownFeed) as exc:
         raise click.ClickException(str(exc)) from exc
     _report(summary, as_json)
     if as_json:

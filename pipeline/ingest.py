@@ -8,6 +8,8 @@ chunks it did not commit (their bodies are not marked processed and their feeds 
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import logging
 import uuid
@@ -55,9 +57,11 @@ def feed_list(settings: Settings, feeds_file: Path | None) -> list[FeedConfig]:
 
 def _plan(wh: Warehouse, feeds: list[FeedConfig], only_due: bool,
           now: datetime) -> tuple[list[FeedConfig], dict[str, FeedState]]:
-    with wh.transaction():
+    def register() -> None:
         register_feeds(wh, feeds)
         wh.sources.sync_list([f.source_id for f in feeds], [f.source_id for f in feeds if not f.enabled], now)
+
+    wh.atomically(register)
     enabled = [f for f in feeds if f.enabled]
     states = load_states(wh, enabled)
     due = due_feeds(enabled, states, now) if only_due else [
@@ -82,8 +86,7 @@ def poll(settings: Settings, feeds: list[FeedConfig], states: dict[str, FeedStat
 
 
 def _start(wh: Warehouse, summary: IngestSummary, now: datetime) -> None:
-    with wh.transaction():
-        summary.abandoned_runs = wh.runs.start(summary.run_id, summary.kind, now)
+    summary.abandoned_runs = wh.atomically(lambda: wh.runs.start(summary.run_id, summary.kind, now))
     for run_id in summary.abandoned_runs:
         log.warning("run %s was left running by a process that died: marked abandoned; %s redoes its work",
                     run_id, summary.run_id)
@@ -96,11 +99,21 @@ def _finish(wh: Warehouse, summary: IngestSummary) -> None:
 def _fail(wh: Warehouse, summary: IngestSummary, exc: BaseException) -> None:
     """Mark the run failed with the error (its chunk already rolled back); best effort, the error is re-raised."""
     try:
-        with wh.transaction():
-            wh.runs.fail(summary.run_id, f"{type(exc).__name__}: {exc}", summary.counters(), summary.to_dict(),
-                         datetime.now(UTC))
+        wh.atomically(lambda: wh.runs.fail(summary.run_id, f"{type(exc).__name__}: {exc}", summary.counters(),
+                                           summary.to_dict(), datetime.now(UTC)))
     except Exception:  # the connection itself may be what failed
         log.exception("could not mark run %s failed", summary.run_id)
+
+
+def _restorer(summary: IngestSummary) -> Callable[[], None]:
+    """Puts the run's counters back as they are now: what a transaction redone after a conflict undoes."""
+    before = copy.deepcopy(summary)
+
+    def restore() -> None:
+        for name in (f.name for f in dataclasses.fields(summary)):
+            setattr(summary, name, copy.deepcopy(getattr(before, name)))
+
+    return restore
 
 
 BodyDone = Callable[[Warehouse, ParseJob, ParsedFeed, dict[str, int]], None]
@@ -110,8 +123,9 @@ def _process_bodies(wh: Warehouse, settings: Settings, jobs: list[ParseJob], ext
                     summary: IngestSummary, now: datetime, body_done: BodyDone) -> None:
     """Parse landed bodies and commit them ``chunk_bodies`` at a time, one transaction each, so memory stays
     bounded however big the run; one story index serves the whole run. ``body_done`` records each body's
-    feed inside its chunk's transaction (given the items newly loaded per source)."""
-    stories = StoryIndex()
+    feed inside its chunk's transaction (given the items newly loaded per source). A chunk that lost a write
+    conflict on a lake is redone whole: the run's counters are restored and the story index reloaded."""
+    stories = [StoryIndex()]
     with FeedParserPool() as parser:
         for start in range(0, max(len(jobs), 1), settings.chunk_bodies):
             chunk = jobs[start:start + settings.chunk_bodies]
@@ -120,8 +134,10 @@ def _process_bodies(wh: Warehouse, settings: Settings, jobs: list[ParseJob], ext
             items = [item for parsed in parsed_chunk for item in parsed.items]
             if start == 0:
                 items.extend(extra_items)
-            with wh.transaction():
-                loaded_per_source = process_chunk(wh, settings, items, summary, now, stories)
+
+            def commit_chunk(chunk: list[ParseJob] = chunk, parsed_chunk: list[ParsedFeed] = parsed_chunk,
+                             items: list[Item] = items) -> None:
+                loaded_per_source = process_chunk(wh, settings, items, summary, now, stories[0])
                 with timed(summary.stage_seconds, "record"):
                     wh.runs.mark_processed([(job.ref.source_id, job.ref.body_hash, len(parsed.items))
                                             for job, parsed in zip(chunk, parsed_chunk, strict=True)],
@@ -129,6 +145,14 @@ def _process_bodies(wh: Warehouse, settings: Settings, jobs: list[ParseJob], ext
                     for job, parsed in zip(chunk, parsed_chunk, strict=True):
                         body_done(wh, job, parsed, loaded_per_source)
                     wh.runs.save_progress(summary.run_id, summary.counters(), summary.to_dict())
+
+            restore_counters = _restorer(summary)
+
+            def undo_chunk(restore_counters: Callable[[], None] = restore_counters) -> None:
+                restore_counters()
+                stories[0] = StoryIndex()  # reloaded from what is committed, the other writers' work included
+
+            wh.atomically(commit_chunk, undo_chunk)
             for parsed in parsed_chunk:
                 parsed.items = []  # committed: free the items
 
@@ -183,14 +207,17 @@ def process(settings: Settings, outcomes: list[PollOutcome | dict[str, Any]], *,
                 _record_poll(wh, summary, by_source[source_id], stored.get(source_id), parsed,
                              loaded.get(source_id, 0))
 
-            with wh.transaction():
-                wh.sources.ensure_seed_source(SEEDS_SOURCE_ID)
+            wh.atomically(lambda: wh.sources.ensure_seed_source(SEEDS_SOURCE_ID))
             _process_bodies(wh, settings, list(jobs.values()), seeds, summary, now, body_done)
-            with wh.transaction(), timed(summary.stage_seconds, "record"):
+
+            def record_the_rest() -> None:
                 for outcome in polls:  # the polls that brought no new body: errors, not modified, seen before
                     if outcome.source_id not in jobs:
                         _record_poll(wh, summary, outcome, stored.get(outcome.source_id), None, 0)
                 _finish(wh, summary)
+
+            with timed(summary.stage_seconds, "record"):
+                wh.atomically(record_the_rest, _restorer(summary))
         except BaseException as exc:
             _fail(wh, summary, exc)
             raise
@@ -199,14 +226,19 @@ def process(settings: Settings, outcomes: list[PollOutcome | dict[str, Any]], *,
 
 
 def run_ingest(settings: Settings, feeds_file: Path | None = None, *, include_seeds: bool = True,
-               include_feeds: bool = True, only_due: bool = False) -> IngestSummary:
-    """Poll and process in one call (the CLI's ``ingest``): the feed list is read once, feed state once."""
+               include_feeds: bool = True, only_due: bool = False, names: frozenset[str] | None = None
+               ) -> IngestSummary:
+    """Poll and process in one call (the CLI's ``ingest``): the feed list is read once, feed state once.
+    ``names``: poll only these listed feeds."""
     feeds = feed_list(settings, feeds_file)
+    unknown = sorted((names or frozenset()) - {f.name for f in feeds})
+    if unknown:
+        raise UnknownFeed(f"no feed named {unknown[0]!r} in the feed list")
     outcomes: list[PollOutcome] = []
     if include_feeds:
         with open_warehouse(settings, write=True, holder="feed planning") as wh:
             due, states = _plan(wh, feeds, only_due, datetime.now(UTC))
-        outcomes = poll(settings, due, states)
+        outcomes = poll(settings, [f for f in due if names is None or f.name in names], states)
     return process(settings, outcomes, include_seeds=include_seeds, feeds=feeds)
 
 
@@ -239,12 +271,19 @@ def replay(settings: Settings, *, feed_name: str | None = None, force: bool = Fa
                     summary.feeds_ok += 1
 
             _process_bodies(wh, settings, jobs, [], summary, now, body_done)
-            with wh.transaction():
-                _finish(wh, summary)
+            wh.atomically(lambda: _finish(wh, summary))
         except BaseException as exc:
             _fail(wh, summary, exc)
             raise
     return summary
+
+
+def plan_batches(settings: Settings, outcomes: list[PollOutcome]) -> list[dict[str, object]]:
+    """The polls split for ``process``: one batch on the DuckDB file (one writer), else up to
+    ``process_batches`` batches by feed, dealt round-robin in feed order; the seeds go with the first."""
+    count = 1 if settings.lake is None else max(1, min(settings.process_batches, len(outcomes)))
+    ordered = sorted(outcomes, key=lambda o: o.source_id)
+    return [{"outcomes": ordered[n::count], "include_seeds": n == 0} for n in range(count)]
 
 
 def due_feed_names(settings: Settings, feeds_file: Path | None = None) -> list[str]:
@@ -270,10 +309,12 @@ def replay_quarantine(settings: Settings, ids: list[str] | None = None) -> Inges
     with open_warehouse(settings, write=True, holder=f"quarantine replay {summary.run_id}") as wh:
         _start(wh, summary, now)
         try:
-            with wh.transaction():
+            def replay_open_items() -> None:
                 items = [renormalize(item) for item in wh.quarantine.open_items(ids)]
                 process_chunk(wh, settings, items, summary, now)
                 _finish(wh, summary)
+
+            wh.atomically(replay_open_items, _restorer(summary))
         except BaseException as exc:
             _fail(wh, summary, exc)
             raise

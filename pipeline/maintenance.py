@@ -38,14 +38,17 @@ def prune_landing(landing_dir: Path, retention_days: int, now: datetime | None =
 
 
 def compact_warehouse(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
-    """Prune story signatures outside the matching window and CHECKPOINT the DuckDB file."""
+    """Prune story signatures outside the matching window and CHECKPOINT the warehouse (on the DuckDB file:
+    write the WAL into it; on a lake: merge small data files, expire old snapshots and delete their files)."""
     now = now or datetime.now(UTC)
-    size_before = settings.db.stat().st_size if settings.db.exists() else 0
+    on_file = settings.lake is None
+    size_before = settings.db.stat().st_size if on_file and settings.db.exists() else None
     with open_warehouse(settings, write=True, create=False, holder="compaction") as wh:
         with wh.transaction():
             pruned = wh.stories.prune_signatures(now - 2 * WINDOW)
         wh.checkpoint()
-    return {"signatures_pruned": pruned, "db_bytes_before": size_before, "db_bytes_after": settings.db.stat().st_size}
+    return {"signatures_pruned": pruned, "db_bytes_before": size_before,
+            "db_bytes_after": settings.db.stat().st_size if on_file else None}
 
 
 def feed_health_report(settings: Settings) -> dict[str, Any]:

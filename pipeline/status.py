@@ -20,7 +20,7 @@ def warehouse_status(settings: Settings) -> dict[str, Any]:
         digest = wh.digests.latest()
         feeds = feed_health(wh)
     return {
-        "db": str(settings.db), **counts, "stories": stories,
+        "db": settings.location, **counts, "stories": stories,
         "last_run": {"run_id": last.run_id, "status": last.status, **last.counters} if last else None,
         "latest_digest": digest.html_path if digest else None,
         "feeds": dict(sorted(Counter(f["state"] for f in feeds).items())),  # as they are now, by state

@@ -13,6 +13,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from pipeline.settings import PROJECT_ROOT, Settings, get_settings
+from tests.feeds_server import threaded_server  # noqa: F401 (fixture: a loopback feed server answering in parallel)
+from tests.services import postgres, s3  # noqa: F401 (session fixtures: loopback PostgreSQL and S3)
 
 SHARED = PROJECT_ROOT.parent / "shared"
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -35,7 +35,7 @@ def record_labels(settings: Settings, labels: list[NewLabel], labelled_by: str |
     with open_warehouse(settings, write=True, create=False, holder="labelling") as wh:
         unknown = wh.articles.unknown([entry.article_id for entry in labels])
         if unknown:
-            raise LabelError(f"no article {unknown[0]!r} in {settings.db}"
+            raise LabelError(f"no article {unknown[0]!r} in {settings.location}"
                              + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
         with wh.transaction():
             return wh.labels.add(labels, labelled_by or analyst_name(), datetime.now(UTC))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -14,6 +12,7 @@ import httpx
 
 from pipeline.feeds.config import FeedConfig
 from pipeline.feeds.fetch import fetch, make_client
+from pipeline.feeds.host_slots import HostSlots, LocalHostSlots, PostgresHostSlots
 from pipeline.feeds.landing import body_hash, land
 from pipeline.feeds.outcome import FeedState, PollOutcome
 from pipeline.redact import redact_text, redact_url
@@ -60,20 +59,18 @@ def poll_feed(client: httpx.Client, feed: FeedConfig, state: FeedState, landing_
 
 
 def poll_feeds(feeds: Iterable[FeedConfig], states: dict[str, FeedState], settings: Settings) -> list[PollOutcome]:
-    """Poll several feeds concurrently, at most ``fetch_per_host_limit`` at a time per host."""
+    """Poll several feeds concurrently, at most ``fetch_per_host_limit`` at a time per host (across every
+    worker when they share a PostgreSQL: ``settings.host_slots_dsn``)."""
     feeds = list(feeds)
     if not feeds:
         return []
-    host_locks: dict[str, threading.BoundedSemaphore] = defaultdict(
-        lambda: threading.BoundedSemaphore(settings.fetch_per_host_limit))
-    registry_lock = threading.Lock()
+    dsn = settings.host_slots_dsn
+    slots: HostSlots = (PostgresHostSlots(dsn, settings.fetch_per_host_limit) if dsn
+                        else LocalHostSlots(settings.fetch_per_host_limit))
 
     def one(feed: FeedConfig) -> PollOutcome:
         state = states.get(feed.source_id) or FeedState(url=feed.url)
-        host = urlsplit(state.url).hostname or ""
-        with registry_lock:
-            semaphore = host_locks[host]
-        with semaphore:
+        with slots.hold(urlsplit(state.url).hostname or ""):
             return poll_feed(client, feed, state, settings.landing_dir, settings.fetch_max_bytes,
                              settings.fetch_deadline_s, settings.fetch_allow_internal_redirects)
 

@@ -59,6 +59,19 @@ class StoredVerdict:
     topics: tuple[str, ...] = ()
 
 
+_FTS_PRAGMA = ("PRAGMA create_fts_index('articles', 'article_id', 'title', 'summary', 'body', stemmer = 'english', "
+               "stopwords = 'none', strip_accents = 1, lower = 1, overwrite = 1)")
+_SEARCH_COLUMNS = ("article_id, title, summary, body, source_name, language, published_at, ingested_at, "
+                   "relevance_label, relevance_score, story_id, url")
+_SEARCH_SQL = """
+    SELECT article_id, title, source_name, language, published_at, ingested_at, relevance_label,
+           round(relevance_score, 4) AS relevance_score, story_id, url, round(score, 4) AS score
+    FROM (SELECT *, fts_main_articles.match_bm25(article_id, ?) AS score FROM articles) a
+    WHERE score IS NOT NULL AND (? IS NULL OR ingested_at >= ?)
+    ORDER BY score DESC, article_id LIMIT ?
+    """
+
+
 class ArticleStore:
     def __init__(self, con: Connection) -> None:
         self._con = con
@@ -191,8 +204,7 @@ class ArticleStore:
         """(Re)build the BM25 index over titles, summaries and bodies. Accents are folded and nothing is a
         stopword ("US", "EU" and "NATO" are what analysts search for); English stemming."""
         load_extension(self._con, "fts")
-        self._con.execute("PRAGMA create_fts_index('articles', 'article_id', 'title', 'summary', 'body', "
-                          "stemmer = 'english', stopwords = 'none', strip_accents = 1, lower = 1, overwrite = 1)")
+        self._con.execute(_FTS_PRAGMA)
         count, last_change = self._search_source()
         self._con.execute("DELETE FROM search_index_state")
         self._con.execute("INSERT INTO search_index_state VALUES (?, ?, ?)", [count, last_change, now])
@@ -200,13 +212,23 @@ class ArticleStore:
     def search(self, text: str, limit: int, since: datetime | None = None) -> list[dict[str, Any]]:
         """Articles matching ``text``, best BM25 score first (the index must be fresh, see above)."""
         load_extension(self._con, "fts")
-        cursor = self._con.execute(
-            """
-            SELECT article_id, title, source_name, language, published_at, ingested_at, relevance_label,
-                   round(relevance_score, 4) AS relevance_score, story_id, url, round(score, 4) AS score
-            FROM (SELECT *, fts_main_articles.match_bm25(article_id, ?) AS score FROM articles) a
-            WHERE score IS NOT NULL AND (? IS NULL OR ingested_at >= ?)
-            ORDER BY score DESC, article_id LIMIT ?
-            """, [text, since, since, limit])
+        cursor = self._con.execute(_SEARCH_SQL, [text, since, since, limit])
         columns = [d[0] for d in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    def search_snapshot(self, text: str, limit: int, since: datetime | None = None) -> list[dict[str, Any]]:
+        """``search`` on a lake, whose catalog cannot hold the fts extension's index tables: the articles of
+        this snapshot are indexed in a private in-memory database, searched, and dropped (no writer needed)."""
+        load_extension(self._con, "fts")
+        home = self._con.execute("SELECT current_database()").fetchall()[0][0]
+        self._con.execute("ATTACH ':memory:' AS search_snapshot")
+        try:
+            self._con.execute(f"CREATE TABLE search_snapshot.articles AS SELECT {_SEARCH_COLUMNS} FROM articles")
+            self._con.execute("USE search_snapshot")
+            self._con.execute(_FTS_PRAGMA)
+            cursor = self._con.execute(_SEARCH_SQL, [text, since, since, limit])
+            columns = [d[0] for d in cursor.description]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        finally:
+            self._con.execute(f"USE {home}")
+            self._con.execute("DETACH search_snapshot")

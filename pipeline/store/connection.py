@@ -6,6 +6,7 @@ so a reader that has to wait can say for what."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -148,25 +149,46 @@ def _create(db_path: Path, config: dict[str, object]) -> None:
     os.replace(building, db_path)
 
 
-def pending_migrations(con: Connection) -> list[Path]:
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
-        "applied_at TIMESTAMPTZ NOT NULL)"
-    )
+_COMMENT = re.compile(r"--[^\n]*")
+# what DuckLake does not have (it enforces no keys and keeps no indexes); uniqueness is the repositories' job
+# on both backends (MERGE on the key, never a blind insert)
+_LAKE_DROPS = (
+    re.compile(r",\s*(?:PRIMARY KEY|UNIQUE)\s*\([^)]*\)", re.I),  # table constraints
+    re.compile(r"\s+(?:PRIMARY KEY|UNIQUE)\b", re.I),  # column constraints
+    re.compile(r"\s+CHECK\s*\((?:[^()]|\([^()]*\))*\)", re.I),
+    re.compile(r"\s+DEFAULT\s+\[\]", re.I),  # readers coalesce a missing list
+    re.compile(r"CREATE\s+INDEX[^;]*;", re.I),
+)
+
+
+def lake_ddl(sql: str) -> str:
+    """A migration as DuckLake runs it: comments, keys, checks, list defaults and indexes removed."""
+    sql = _COMMENT.sub("", sql)
+    for pattern in _LAKE_DROPS:
+        sql = pattern.sub("", sql)
+    return sql
+
+
+def pending_migrations(con: Connection, lake: bool = False) -> list[Path]:
+    ddl = ("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+           "applied_at TIMESTAMPTZ NOT NULL)")
+    con.execute(lake_ddl(ddl) if lake else ddl)
     applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     files = sorted(p for p in MIGRATIONS_DIR.glob("*.sql") if _MIGRATION_NAME.match(p.name))
     return [p for p in files if int(_MIGRATION_NAME.match(p.name)["version"]) not in applied]  # type: ignore[index]
 
 
-def migrate(con: Connection) -> list[str]:
-    """Apply every migration not yet applied, each in its own transaction, then recreate the views."""
+def migrate(con: Connection, lake: bool = False) -> list[str]:
+    """Apply every migration not yet applied, each in its own transaction, then recreate the views when their
+    definition changed. ``lake``: the DuckLake dialect (``lake_ddl``)."""
     applied: list[str] = []
-    for path in pending_migrations(con):
+    for path in pending_migrations(con, lake):
         match = _MIGRATION_NAME.match(path.name)
         assert match is not None
+        sql = path.read_text(encoding="utf-8")
         con.execute("BEGIN")
         try:
-            con.execute(path.read_text(encoding="utf-8"))
+            con.execute(lake_ddl(sql) if lake else sql)
             con.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?, ?)",
                 [int(match["version"]), match["name"], datetime.now(UTC)],
@@ -175,12 +197,34 @@ def migrate(con: Connection) -> list[str]:
         except Exception:
             con.execute("ROLLBACK")
             raise
-        # write the schema change into the file now: DuckDB 1.5 cannot replay an ALTER TABLE on a table whose
-        # column defaults call functions (now(), []) from the WAL after a crash
-        con.execute("CHECKPOINT")
+        if not lake:
+            # write the schema change into the file now: DuckDB 1.5 cannot replay an ALTER TABLE on a table
+            # whose column defaults call functions (now(), []) from the WAL after a crash
+            con.execute("CHECKPOINT")
         applied.append(path.name)
-    con.execute(views_sql())
+    _refresh_views(con, lake)
     return applied
+
+
+def _refresh_views(con: Connection, lake: bool) -> None:
+    """Recreate the views and macros when warehouse/views.sql changed (or a migration ran): a writer that
+    connects does not rewrite the catalog, so concurrent writers on a lake do not conflict over it."""
+    sql = views_sql()
+    digest = hashlib.sha256(sql.encode()).hexdigest()
+    ddl = "CREATE TABLE IF NOT EXISTS schema_views (sql_sha256 VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL)"
+    con.execute(ddl)
+    current = con.execute("SELECT sql_sha256 FROM schema_views").fetchall()
+    if current == [(digest,)]:
+        return
+    con.execute("BEGIN")
+    try:
+        con.execute(sql)
+        con.execute("DELETE FROM schema_views")
+        con.execute("INSERT INTO schema_views VALUES (?, ?)", [digest, datetime.now(UTC)])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
 
 
 def views_sql() -> str:

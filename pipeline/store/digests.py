@@ -148,7 +148,12 @@ class DigestStore:
                 "sources": row[4]}
 
     def record(self, record: DigestRecord) -> None:
-        self._con.execute(f"INSERT OR REPLACE INTO digests ({_RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        columns = [c.strip() for c in _RECORD_COLUMNS.split(",")]
+        self._con.execute(
+            f"MERGE INTO digests USING (SELECT {', '.join(f'? AS {c}' for c in columns)}) AS new "
+            "ON digests.digest_date = new.digest_date "
+            f"WHEN MATCHED THEN UPDATE SET {', '.join(f'{c} = new.{c}' for c in columns[1:])} "
+            f"WHEN NOT MATCHED THEN INSERT ({_RECORD_COLUMNS}) VALUES ({', '.join(f'new.{c}' for c in columns)})",
                           [record.day, record.built_at, record.relevant_stories, record.relevant_articles,
                            record.html_path, record.text_path, record.markdown_path, record.as_of,
                            None if record.feed_health is None else json.dumps(record.feed_health, default=str)])

@@ -20,9 +20,13 @@ class QuarantineStore:
         for quarantine_id, item, reasons in rejected:
             self._con.execute(
                 """
-                INSERT INTO quarantine (quarantine_id, run_id, source_id, article_id, item, reasons, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (quarantine_id) DO UPDATE SET run_id = excluded.run_id, reasons = excluded.reasons
+                MERGE INTO quarantine USING (SELECT ? AS quarantine_id, ? AS run_id, ? AS source_id,
+                    ? AS article_id, ?::JSON AS item, ?::JSON AS reasons, ?::TIMESTAMPTZ AS created_at) AS new
+                ON quarantine.quarantine_id = new.quarantine_id
+                WHEN MATCHED THEN UPDATE SET run_id = new.run_id, reasons = new.reasons
+                WHEN NOT MATCHED THEN INSERT (quarantine_id, run_id, source_id, article_id, item, reasons, created_at)
+                    VALUES (new.quarantine_id, new.run_id, new.source_id, new.article_id, new.item, new.reasons,
+                            new.created_at)
                 """,
                 [quarantine_id, run_id, item.source_id, item.article_id,
                  json.dumps(item_to_json(item), ensure_ascii=False, default=str), json.dumps(reasons), now])
@@ -31,10 +35,13 @@ class QuarantineStore:
         """Mark open rows as released once their article has loaded (after a fix)."""
         if not article_ids:
             return 0
-        return len(self._con.execute(
-            "UPDATE quarantine SET status = 'released', released_at = ? "
-            "WHERE status = 'open' AND list_contains(?, article_id) RETURNING quarantine_id",
-            [now, article_ids]).fetchall())
+        # counted, then updated (in the caller's transaction): DuckLake has no UPDATE ... RETURNING
+        where = "WHERE status = 'open' AND list_contains(?, article_id)"
+        released = int(self._con.execute(f"SELECT count(*) FROM quarantine {where}", [article_ids]).fetchall()[0][0])
+        if released:
+            self._con.execute(f"UPDATE quarantine SET status = 'released', released_at = ? {where}",
+                              [now, article_ids])
+        return released
 
     def record_validation(self, run_id: str, ran_at: datetime, success: bool, rows_checked: int, rows_failed: int,
                           results: list[dict[str, Any]]) -> None:

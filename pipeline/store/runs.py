@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -24,20 +24,31 @@ class RunRow:
     counters: dict[str, int]
 
 
+STALE_RUN = timedelta(hours=12)  # on a lake, a run still "running" after this long died with its process
+
+
 class RunStore:
-    def __init__(self, con: Connection) -> None:
+    def __init__(self, con: Connection, single_writer: bool = True) -> None:
         self._con = con
+        self._single_writer = single_writer
 
     def start(self, run_id: str, kind: str, now: datetime) -> list[str]:
-        """Open a run. Runs still marked running belong to processes that died: whoever opens a run holds the
-        writer lock, so no other writer is alive. They are marked abandoned (their whole chunks stay loaded;
-        this run redoes the rest). Returns the abandoned run ids."""
+        """Open a run. On the DuckDB file, runs still marked running belong to processes that died: whoever opens
+        a run holds the writer lock, so no other writer is alive. On a lake writers run side by side, so only a
+        run silent for STALE_RUN is taken as dead. Dead runs are marked abandoned (their whole chunks stay
+        loaded; this run redoes the rest). Returns the abandoned run ids."""
+        started_before = now if self._single_writer else now - STALE_RUN
         abandoned = [r[0] for r in self._con.execute(
-            "UPDATE runs SET status = 'abandoned', finished_at = ?, "
-            "details = json_object('abandoned_by', ?::VARCHAR) WHERE status = 'running' RETURNING run_id",
-            [now, run_id]).fetchall()]
-        self._con.execute("INSERT INTO runs (run_id, kind, started_at, status) VALUES (?, ?, ?, 'running') "
-                          "ON CONFLICT DO NOTHING", [run_id, kind, now])
+            "SELECT run_id FROM runs WHERE status = 'running' AND run_id <> ? AND started_at <= ?",
+            [run_id, started_before]).fetchall()]
+        if abandoned:
+            self._con.execute(
+                "UPDATE runs SET status = 'abandoned', finished_at = ?, "
+                "details = json_object('abandoned_by', ?::VARCHAR) WHERE list_contains(?, run_id)",
+                [now, run_id, abandoned])
+        self._con.execute("MERGE INTO runs USING (SELECT ? AS run_id) AS new ON runs.run_id = new.run_id "
+                          "WHEN NOT MATCHED THEN INSERT (run_id, kind, started_at, status) "
+                          "VALUES (new.run_id, ?, ?, 'running')", [run_id, kind, now])
         return sorted(abandoned)
 
     def save_progress(self, run_id: str, counters: dict[str, int], details: dict[str, Any]) -> None:
@@ -92,7 +103,11 @@ class RunStore:
             "source_id": [b[0] for b in bodies], "body_hash": [b[1] for b in bodies],
             "items": pa.array([b[2] for b in bodies], pa.int32())}))
         try:
-            self._con.execute("INSERT OR REPLACE INTO processed_bodies SELECT source_id, body_hash, ?, ?, items "
-                              "FROM done_bodies", [now, run_id])
+            self._con.execute(
+                "MERGE INTO processed_bodies USING (SELECT DISTINCT ON (source_id, body_hash) * FROM done_bodies) "
+                "AS new ON processed_bodies.source_id = new.source_id AND processed_bodies.body_hash = new.body_hash "
+                "WHEN MATCHED THEN UPDATE SET processed_at = ?, run_id = ?, items = new.items "
+                "WHEN NOT MATCHED THEN INSERT (source_id, body_hash, processed_at, run_id, items) "
+                "VALUES (new.source_id, new.body_hash, ?, ?, new.items)", [now, run_id, now, run_id])
         finally:
             self._con.unregister("done_bodies")

@@ -42,10 +42,11 @@ class SourceStore:
         for feed in feeds:
             self._con.execute(
                 """
-                INSERT INTO sources (source_id, kind, name, url, language, tags, next_poll_at)
-                VALUES (?, 'feed', ?, ?, ?, ?, NULL)
-                ON CONFLICT (source_id) DO UPDATE SET name = excluded.name, language = excluded.language,
-                    tags = excluded.tags
+                MERGE INTO sources USING (SELECT ? AS source_id, ? AS name, ? AS url, ? AS language,
+                    ?::VARCHAR[] AS tags) AS new ON sources.source_id = new.source_id
+                WHEN MATCHED THEN UPDATE SET name = new.name, language = new.language, tags = new.tags
+                WHEN NOT MATCHED THEN INSERT (source_id, kind, name, url, language, tags, next_poll_at)
+                    VALUES (new.source_id, 'feed', new.name, new.url, new.language, new.tags, NULL)
                 """,
                 [feed.source_id, feed.name, feed.url, feed.language, feed.tags])
 
@@ -65,8 +66,10 @@ class SourceStore:
             f"AND (state = 'disabled' OR (state = 'retired' AND last_error = '{REMOVED}'))", [listed, disabled])
 
     def ensure_seed_source(self, source_id: str) -> None:
-        self._con.execute("INSERT INTO sources (source_id, kind, name) VALUES (?, 'seed', 'seed documents') "
-                          "ON CONFLICT DO NOTHING", [source_id])
+        self._con.execute("MERGE INTO sources USING (SELECT ? AS source_id) AS new "
+                          "ON sources.source_id = new.source_id WHEN NOT MATCHED THEN "
+                          "INSERT (source_id, kind, name, tags) VALUES (new.source_id, 'seed', 'seed documents', [])",
+                          [source_id])
 
     def feeds(self) -> dict[str, StoredFeed]:
         rows = self._con.execute(

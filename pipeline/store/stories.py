@@ -26,6 +26,12 @@ PRIMARY_TOPIC_SQL = ("arg_max(a.topics[1], (a.relevance_label, a.relevance_score
                      "FILTER (WHERE len(a.topics) > 0)")
 
 
+_STORY_COLUMNS = ("story_id, first_seen, last_seen, headline, headline_article_id, member_count, outlets, languages, "
+                  "max_relevance, topics, importance, primary_topic, core_members, first_published")
+_STORY_UPDATES = ", ".join(f"{c} = new.{c}" for c in _STORY_COLUMNS.split(", ")[1:])
+_STORY_VALUES = ", ".join(f"new.{c}" for c in _STORY_COLUMNS.split(", "))
+
+
 class StoryStore:
     def __init__(self, con: Connection) -> None:
         self._con = con
@@ -44,15 +50,23 @@ class StoryStore:
             "seen_at": pa.array([s.seen_at for s in signatures], pa.timestamp("us", tz="UTC")),
             "features": [json.dumps(s.features, ensure_ascii=False) for s in signatures]}))
         try:
-            self._con.execute("INSERT OR REPLACE INTO story_signatures SELECT article_id, story_id, seen_at, "
-                              "features FROM new_signatures")
+            self._con.execute(
+                "MERGE INTO story_signatures USING (SELECT DISTINCT ON (article_id) * FROM new_signatures) AS new "
+                "ON story_signatures.article_id = new.article_id "
+                "WHEN MATCHED THEN UPDATE SET story_id = new.story_id, seen_at = new.seen_at, features = new.features "
+                "WHEN NOT MATCHED THEN INSERT (article_id, story_id, seen_at, features) "
+                "VALUES (new.article_id, new.story_id, new.seen_at, new.features)")
         finally:
             self._con.unregister("new_signatures")
 
     def prune_signatures(self, before: datetime) -> int:
         """Drop story features seen before ``before`` (they can no longer match anything new)."""
-        return len(self._con.execute("DELETE FROM story_signatures WHERE seen_at < ? RETURNING article_id",
-                                     [before]).fetchall())
+        # counted, then deleted: DuckLake has no DELETE ... RETURNING
+        pruned = int(self._con.execute("SELECT count(*) FROM story_signatures WHERE seen_at < ?",
+                                       [before]).fetchall()[0][0])
+        if pruned:
+            self._con.execute("DELETE FROM story_signatures WHERE seen_at < ?", [before])
+        return pruned
 
     def refresh(self, story_ids: list[str], importance_sql: str) -> None:
         """Recompute the aggregate rows of the given stories from their member articles. ``importance_sql``:
@@ -63,25 +77,27 @@ class StoryStore:
         try:
             self._con.execute(
                 f"""
-                INSERT OR REPLACE INTO stories (story_id, first_seen, last_seen, headline, headline_article_id,
-                    member_count, outlets, languages, max_relevance, topics, importance, primary_topic,
-                    core_members, first_published)
+                MERGE INTO stories USING (
                 SELECT a.story_id,
-                       min(a.ingested_at),  -- first seen by the warehouse
-                       max(coalesce(a.published_at, a.ingested_at)),
-                       arg_max(a.title, (a.duplicate_of IS NULL, a.relevance_score, -epoch(a.ingested_at))),
-                       arg_max(a.article_id, (a.duplicate_of IS NULL, a.relevance_score, -epoch(a.ingested_at))),
-                       count(*),
-                       list_sort(list(DISTINCT a.source_name)),
-                       list_sort(list(DISTINCT a.language) FILTER (WHERE a.language IS NOT NULL)),
-                       max(a.relevance_score),
-                       list_sort(list_distinct(flatten(list(a.topics)))),
-                       {importance_sql},
-                       {PRIMARY_TOPIC_SQL},
-                       count(*) FILTER (WHERE a.relevance_label = 2),
-                       min(a.published_at)
+                       min(a.ingested_at) AS first_seen,  -- first seen by the warehouse
+                       max(coalesce(a.published_at, a.ingested_at)) AS last_seen,
+                       arg_max(a.title, (a.duplicate_of IS NULL, a.relevance_score, -epoch(a.ingested_at)))
+                           AS headline,
+                       arg_max(a.article_id, (a.duplicate_of IS NULL, a.relevance_score, -epoch(a.ingested_at)))
+                           AS headline_article_id,
+                       count(*) AS member_count,
+                       list_sort(list(DISTINCT a.source_name)) AS outlets,
+                       list_sort(list(DISTINCT a.language) FILTER (WHERE a.language IS NOT NULL)) AS languages,
+                       max(a.relevance_score) AS max_relevance,
+                       list_sort(list_distinct(flatten(list(a.topics)))) AS topics,
+                       {importance_sql} AS importance,
+                       {PRIMARY_TOPIC_SQL} AS primary_topic,
+                       count(*) FILTER (WHERE a.relevance_label = 2) AS core_members,
+                       min(a.published_at) AS first_published
                 FROM articles a JOIN touched_stories USING (story_id)
-                GROUP BY a.story_id
+                GROUP BY a.story_id) AS new ON stories.story_id = new.story_id
+                WHEN MATCHED THEN UPDATE SET {_STORY_UPDATES}
+                WHEN NOT MATCHED THEN INSERT ({_STORY_COLUMNS}) VALUES ({_STORY_VALUES})
                 """)
         finally:
             self._con.unregister("touched_stories")

@@ -4,14 +4,14 @@ settings. This is the seam a second backend plugs into; nothing outside ``pipeli
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
-from pipeline.settings import Settings
+from pipeline.settings import LakeTarget, Settings
 from pipeline.store.articles import ArticleStore
 from pipeline.store.connection import Connection, connect
 from pipeline.store.digests import DigestStore
@@ -22,18 +22,21 @@ from pipeline.store.sources import SourceStore
 from pipeline.store.stories import StoryStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Warehouse:
     """Repositories over one open connection."""
 
-    def __init__(self, con: Connection, path: Path) -> None:
+    def __init__(self, con: Connection, path: Path | None, lake: LakeTarget | None = None) -> None:
+        """``path``: the DuckDB file; ``lake``: the DuckLake warehouse instead (writers side by side)."""
         self._con = con
         self.path = path
+        self.lake = lake
         self.sources = SourceStore(con)
         self.articles = ArticleStore(con)
         self.stories = StoryStore(con)
-        self.runs = RunStore(con)
+        self.runs = RunStore(con, single_writer=lake is None)
         self.quarantine = QuarantineStore(con)
         self.digests = DigestStore(con)
         self.labels = LabelStore(con)
@@ -61,6 +64,28 @@ class Warehouse:
             raise
         finally:
             self._depth = 0
+
+    def atomically(self, work: Callable[[], T], before_retry: Callable[[], None] | None = None) -> T:
+        """``work`` in one transaction. On a lake, a transaction that lost a write conflict to a concurrent
+        writer is rolled back and run again with backoff (``before_retry`` first undoes what ``work`` changed
+        outside the warehouse, e.g. counters); on the DuckDB file there is one writer, so it runs once."""
+        def attempt() -> T:
+            with self.transaction():
+                return work()
+
+        if self.lake is None:
+            return attempt()
+        from pipeline.store.lake import is_conflict, retry_conflicts
+
+        def guarded() -> T:
+            try:
+                return attempt()
+            except duckdb.Error as exc:
+                if before_retry is not None and is_conflict(exc):
+                    before_retry()
+                raise
+
+        return retry_conflicts(guarded)
 
     def _rollback(self) -> None:
         """Roll back; when DuckDB already aborted the transaction (disk full, I/O error) there is nothing to roll
@@ -91,6 +116,14 @@ def open_warehouse(settings: Settings, *, write: bool = False, create: bool | No
     """The warehouse named by ``settings``. Readers wait at most ``db_read_timeout_s`` for a writer (and say
     for whom); writers wait ``db_lock_timeout_s``. A missing file is created only by writers, unless
     ``create`` says otherwise."""
+    lake = settings.lake
+    if lake is not None:
+        from pipeline.store.lake import connect_lake
+
+        # no lock to wait for: readers read a snapshot, writers commit side by side (conflicts are retried)
+        with connect_lake(lake, read_only=not write, create=write if create is None else create) as con:
+            yield Warehouse(con, None, lake)
+        return
     timeout = timeout_s or (settings.db_lock_timeout_s if write else settings.db_read_timeout_s)
     with connect(settings.db, read_only=not write, lock_timeout_s=timeout,
                  create=write if create is None else create, holder=holder) as con:
