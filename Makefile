@@ -41,7 +41,7 @@ AIRFLOW := $(BIN)/airflow
 NEWSWATCH := $(BIN)/newswatch
 FEEDS_POOL_SLOTS ?= 4
 
-.PHONY: help install airflow-init airflow-env airflow airflow-stop browser-deps run test lint bench clean
+.PHONY: help install airflow-init airflow-env airflow airflow-stop browser-deps cluster-deps cluster cluster-stop run test lint bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -135,7 +135,23 @@ browser-deps: ## Debian chromium + chromium-driver for the browser tests (instal
 		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else echo "chromium not found and not root: browser tests will be skipped"; fi
 
-test: airflow-init browser-deps ## run the whole test suite
+cluster-deps: ## Debian postgresql + redis-server for the cluster profile and its test (installed when running as root)
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing postgresql and redis-server (Debian)"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			postgresql redis-server >/dev/null; \
+		service postgresql stop >/dev/null 2>&1 || true; service redis-server stop >/dev/null 2>&1 || true; \
+	else echo "postgresql/redis-server not found and not root: cluster tests will be skipped"; fi
+
+CLUSTER_HOME ?= $(CURDIR)/.cluster
+cluster: $(STAMP) cluster-deps ## on loopback: PostgreSQL, Redis, moto S3, Airflow api-server/scheduler/dag-processor, 2 Celery workers, a DuckLake warehouse
+	$(BIN)/python -m pipeline.scaleout start --home $(CLUSTER_HOME)
+
+cluster-stop: ## stop exactly what make cluster started
+	$(BIN)/python -m pipeline.scaleout stop --home $(CLUSTER_HOME)
+
+test: airflow-init browser-deps cluster-deps ## run the whole test suite
 	$(BIN)/pytest
 
 bench: $(STAMP) ## throughput per stage and at scale (NEWSWATCH_BENCH_SIZES, default 10000,100000) -> warehouse/bench/latest.json
@@ -145,4 +161,4 @@ lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
 
 clean: ## remove the virtualenv, Airflow home and generated warehouse files
-	rm -rf $(VENV) $(AIRFLOW_HOME) warehouse/*.duckdb* warehouse/digests warehouse/landing
+	rm -rf $(VENV) $(AIRFLOW_HOME) $(CLUSTER_HOME) warehouse/*.duckdb* warehouse/digests warehouse/landing

@@ -2,9 +2,10 @@
 ### newswatch_ingest
 
 Polls the feeds that are due (one mapped task per feed, each landing the raw body and returning a small
-reference), then processes what landed together with the seed documents in a single warehouse step:
-normalise -> validate -> dedup -> classify -> load. That step runs in the `warehouse` pool (one slot: DuckDB
-has one writer) and updates the Asset `newswatch/articles`.
+reference), then processes what landed together with the seed documents: normalise -> validate -> dedup ->
+classify -> load, and updates the Asset `newswatch/articles`. On the DuckDB file that is one `process` task in
+the `warehouse` pool (one slot: DuckDB has one writer); on a DuckLake warehouse the polls are split into
+batches (NEWSWATCH_PROCESS_BATCHES) processed side by side, as many at once as the `warehouse` pool's slots.
 
 Every task calls one function of the `pipeline` package; nothing heavy is imported at parse time.
 """
@@ -23,6 +24,10 @@ from pipeline.models import IngestSummary
 # Mapped tasks do not inherit their docstring as docs, so the text is passed explicitly.
 POLL_FEED_DOC = ("Fetch one feed (conditional GET, size cap, deadline) and land its body. A feed that fails ends "
                  "red (no retry: it is polled again on its schedule); its outcome still reaches `process`.")
+PROCESS_DOC = ("Parse one batch of landed bodies (and the seeds, in the first batch); validate (Great Expectations), "
+               "dedup, classify and load them, one transaction per chunk. items_seen = loaded + updated + "
+               "duplicates + quarantined. Fails, without retrying, when a source's batch broke the validation "
+               "error-rate gate (after loading everything else).")
 for typed_value in (PollOutcome, IngestSummary):  # what travels through XCom, deserialised by the next task
     allow_class(typed_value)
 
@@ -66,8 +71,19 @@ def newswatch_ingest() -> None:
             raise AirflowFailException(f"feed {feed!r} failed: {outcome.error}")
         return outcome
 
-    @task(pool="warehouse", outlets=[ARTICLES], trigger_rule="all_done")
-    def process(outcomes: list[PollOutcome] | None = None) -> IngestSummary:
+    @task(trigger_rule="all_done")
+    def plan_batches(outcomes: list[PollOutcome] | None = None) -> list[dict[str, object]]:
+        """Split what the polls brought into the batches `process` runs (one on the DuckDB file; on a lake, by
+        feed, the seeds in the first)."""
+        from pipeline.ingest import plan_batches as split
+        from pipeline.settings import get_settings
+
+        batches = split(get_settings(), list(outcomes or []))
+        print(f"{len(batches)} batches of {[len(b['outcomes']) for b in batches]} polls")  # type: ignore[arg-type]
+        return batches
+
+    @task(pool="warehouse", outlets=[ARTICLES], map_index_template="batch {{ ti.map_index }}", doc_md=PROCESS_DOC)
+    def process(outcomes: list[PollOutcome], include_seeds: bool = True) -> IngestSummary:
         """Parse landed bodies and the seeds; validate (Great Expectations), dedup, classify and load them,
         one transaction per chunk. Logs the run's counts: items_seen = loaded + updated + duplicates +
         quarantined. When a source's batch broke the validation error-rate gate it fails after loading
@@ -77,7 +93,7 @@ def newswatch_ingest() -> None:
         from pipeline.ingest import process as process_batch
         from pipeline.settings import get_settings
 
-        summary = process_batch(get_settings(), list(outcomes or []))
+        summary = process_batch(get_settings(), list(outcomes), include_seeds=include_seeds)
         print(f"run {summary.run_id}: seen={summary.items_seen} loaded={summary.loaded} updated={summary.updated} "
               f"duplicates={summary.duplicates} quarantined={summary.quarantined} relevant={summary.relevant} "
               f"feeds_ok={summary.feeds_ok} feeds_failed={summary.feeds_failed}")
@@ -86,7 +102,7 @@ def newswatch_ingest() -> None:
             raise AirflowFailException(f"validation gate: batches quarantined whole: {summary.gate_failures}")
         return summary
 
-    process(poll_feed.expand(feed=plan_feeds()))
+    process.expand_kwargs(plan_batches(poll_feed.expand(feed=plan_feeds())))
 
 
 newswatch_ingest()

@@ -179,7 +179,7 @@ def test_ui_login_dags_trigger_and_success(airflow_stack):
         driver.get(f"{base}/dags/newswatch_ingest/runs/{polled}/tasks/poll_feed/mapped")
         _wait(lambda: "Broken Outlet\nFailed" in _body_text(driver), 60, "the broken feed's failed square")
         assert "Alliance Watch\nSuccess" in _body_text(driver)
-        driver.get(f"{base}/dags/newswatch_ingest/runs/{polled}/tasks/process")
+        driver.get(f"{base}/dags/newswatch_ingest/runs/{polled}/tasks/process/mapped/0")  # the one batch
         _wait(lambda: '"items_seen"' in _body_text(driver) and "validated" in _body_text(driver), 60,
               "the run summary in the process log")
         assert '"feeds_failed": 1' in _body_text(driver)

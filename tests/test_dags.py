@@ -85,6 +85,7 @@ def test_every_dag_tagged_documented_and_retried(parsed):
 def test_warehouse_tasks_use_the_single_writer_pool(parsed):
     tasks = parsed["dags"]["newswatch_ingest"]["tasks"]
     assert tasks["process"]["pool"] == "warehouse" and tasks["plan_feeds"]["pool"] == "warehouse"
+    assert tasks["plan_batches"]["pool"] == "default_pool"  # reads settings only
     assert tasks["poll_feed"]["pool"] == "feeds"
     assert parsed["dags"]["newswatch_digest"]["tasks"]["build_digest"]["pool"] == "warehouse"
     assert parsed["dags"]["newswatch_digest"]["tasks"]["send_digest"]["pool"] == "warehouse"
