@@ -56,7 +56,7 @@ class Ports:
         return cls(numbers[0], numbers[1], numbers[2], numbers[3], tuple(numbers[4:]))
 
 
-def _wait(port: int, what: str, timeout_s: float = 60.0) -> None:
+def wait_for_port(port: int, what: str, timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with socket.socket() as sock:
@@ -66,15 +66,21 @@ def _wait(port: int, what: str, timeout_s: float = 60.0) -> None:
     raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout_s:g} s")
 
 
-def _postgres_bin() -> Path:
+def postgres_bin() -> Path | None:
+    """Debian's PostgreSQL server binaries (newest version installed), or None."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
+    return Path(found[-1]).parent if found else None
+
+
+def _postgres_bin() -> Path:
+    found = postgres_bin()
+    if found is None:
         raise SystemExit("PostgreSQL server not installed: run `make cluster-deps` (Debian postgresql) as root")
-    return Path(found[-1]).parent
+    return found
 
 
-def _as_postgres() -> list[str]:
-    """initdb and postgres refuse root: as root, run them as Debian's postgres user."""
+def as_postgres_user() -> list[str]:
+    """initdb and postgres refuse root: as root, run them as Debian's postgres user (KeyError: there is none)."""
     if os.geteuid() != 0:
         return []
     pwd.getpwnam("postgres")
@@ -162,8 +168,8 @@ class Cluster:
             self._spawn("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(ports.redis), "--save", "",
                                   "--appendonly", "no"], env)
             self._spawn("s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(ports.s3)], env)
-            _wait(ports.redis, "Redis")
-            _wait(ports.s3, "moto S3")
+            wait_for_port(ports.redis, "Redis")
+            wait_for_port(ports.s3, "moto S3")
             self._create_bucket(ports.s3)
             airflow = str(BIN / "airflow")
             for step in (["db", "migrate"], ["pools", "set", "warehouse", "4", "lake writers side by side"],
@@ -188,7 +194,7 @@ class Cluster:
 
     def _start_postgres(self, port: int) -> None:
         bin_dir = _postgres_bin()
-        as_postgres = _as_postgres()
+        as_postgres = as_postgres_user()
         data = self.home / "postgres"
         if as_postgres:
             os.chmod(self.home, 0o755)
@@ -233,7 +239,7 @@ class Cluster:
             pid = int(pid_file.read_text(encoding="utf-8").strip())
             if pid_file.stem == "postgres":
                 data = self.home / "postgres"
-                subprocess.run([*_as_postgres(), str(_postgres_bin() / "pg_ctl"), "-D", str(data), "-m", "fast",
+                subprocess.run([*as_postgres_user(), str(_postgres_bin() / "pg_ctl"), "-D", str(data), "-m", "fast",
                                 "-w", "stop"], capture_output=True)
             else:
                 _terminate_group(pid)

@@ -6,14 +6,11 @@ machine's own services."""
 
 from __future__ import annotations
 
-import glob
 import os
-import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.scaleout import as_postgres_user, postgres_bin, wait_for_port
 from pipeline.settings import PROJECT_ROOT
 
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", PROJECT_ROOT / ".venv")) / "bin"
@@ -30,25 +28,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _wait_for_port(port: int, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout_s:g} s")
-
-
-def postgres_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
-requires_postgres = pytest.mark.skipif(postgres_bin() is None,
-                                       reason="PostgreSQL server binaries not installed (make cluster-deps)")
 
 
 @dataclass(frozen=True)
@@ -71,23 +50,15 @@ class Postgres:
         return name
 
 
-def _as_postgres_user() -> list[str]:
-    """initdb and the server refuse to run as root: as root, run them as Debian's postgres user."""
-    if os.geteuid() != 0:
-        return []
-    try:
-        pwd.getpwnam("postgres")
-    except KeyError:
-        pytest.skip("running as root and there is no postgres user to run the server as")
-    return ["runuser", "-u", "postgres", "--"]
-
-
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     bin_dir = postgres_bin()
     if bin_dir is None:
         pytest.skip("PostgreSQL server binaries not installed (make cluster-deps)")
-    prefix = _as_postgres_user()
+    try:
+        prefix = as_postgres_user()
+    except KeyError:
+        pytest.skip("running as root and there is no postgres user to run the server as")
     home = Path(tempfile.mkdtemp(prefix="newswatch-pg-"))
     data = home / "data"
     if prefix:
@@ -100,7 +71,7 @@ def postgres() -> Iterator[Postgres]:
     subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(home / "log"),
                     "-w", "start"], check=True, capture_output=True)
     try:
-        _wait_for_port(port, 30, "PostgreSQL")
+        wait_for_port(port, "PostgreSQL", 30)
         yield Postgres(port, user, bin_dir)
     finally:
         subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
@@ -131,7 +102,7 @@ def s3() -> Iterator[S3]:
     log = tempfile.NamedTemporaryFile(prefix="newswatch-moto-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
     try:
-        _wait_for_port(port, 60, "moto S3")
+        wait_for_port(port, "moto S3", 60)
         import boto3
 
         bucket = "newswatch-lake"

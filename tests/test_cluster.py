@@ -4,6 +4,7 @@ processing into a DuckLake whose catalog is in PostgreSQL and whose data is on S
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -14,12 +15,11 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from pipeline.scaleout import Cluster
+from pipeline.scaleout import Cluster, postgres_bin
 from pipeline.settings import Settings
 from pipeline.store import open_warehouse
 from tests.conftest import VENV_BIN
 from tests.feeds_server import ConcurrencyMeter, serve_feeds
-from tests.services import postgres_bin
 
 pytestmark = [pytest.mark.cluster, pytest.mark.airflow,
               pytest.mark.skipif(postgres_bin() is None or shutil.which("redis-server") is None,
@@ -106,7 +106,7 @@ def test_two_celery_workers_ingest_thirty_feeds_into_a_lake_exactly_once(
     assert meter.most == 2  # one host, up to 8 concurrent poll tasks on two workers: the limit held across them
 
     # a second run: the feeds are unchanged, nothing is added
-    airflow_env = {**__import__("os").environ, **settings}
+    airflow_env = {**os.environ, **settings}
     subprocess.run([str(VENV_BIN / "airflow"), "dags", "trigger", "newswatch_ingest"], env=airflow_env,
                    check=True, capture_output=True)
     _wait_for_ingest_runs(settings, at_least=2)
