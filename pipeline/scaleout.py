@@ -198,6 +198,9 @@ class Cluster:
         data = self.home / "postgres"
         if as_postgres:
             os.chmod(self.home, 0o755)
+            if subprocess.run([*as_postgres, "test", "-x", str(self.home)], capture_output=True).returncode:
+                raise SystemExit(f"the postgres user cannot reach {self.home} (a parent folder is private): "
+                                 "choose another CLUSTER_HOME")
         if not data.exists():
             data.mkdir()
             if as_postgres:
