@@ -201,12 +201,14 @@ class Cluster:
             if subprocess.run([*as_postgres, "test", "-x", str(self.home)], capture_output=True).returncode:
                 raise SystemExit(f"the postgres user cannot reach {self.home} (a parent folder is private): "
                                  "choose another CLUSTER_HOME")
-        if not data.exists():
-            data.mkdir()
-            if as_postgres:
-                shutil.chown(data, "postgres", "postgres")
-            subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-U", PG_USER, "-A", "trust",
-                            "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
+        # moto keeps the lake's files in memory: a catalog from an earlier start would point at files that are
+        # gone, so every start begins with an empty catalog and metadata DB
+        shutil.rmtree(data, ignore_errors=True)
+        data.mkdir()
+        if as_postgres:
+            shutil.chown(data, "postgres", "postgres")
+        subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-U", PG_USER, "-A", "trust",
+                        "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c max_connections=300"
         subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
                         str(data / "server.log"), "-w", "start"], check=True, capture_output=True)
