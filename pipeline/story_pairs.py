@@ -49,7 +49,9 @@ def weighted_jaccard(a: dict[str, float], b: dict[str, float], a_total: float | 
 PAGE_KINDS: dict[str, re.Pattern[str]] = {
     "live": re.compile(
         r"\b(live|liveblog|live ?ticker|live updates?|as it happened|minute by minute|newsblog|"
-        r"na żywo|relacja na żywo|na bieżąco)\b", re.I),
+        r"na żywo|relacja na żywo|na bieżąco)\b"
+        # "Ukraine updates: ...", "Russia-Ukraine war updates: ...": the running page's headline of the moment
+        r"|^[^:]{0,40}\bupdates?:", re.I),
     "briefing": re.compile(
         r"\b(briefing|newsletter|news des tages|nachrichten am (?:morgen|abend)|die lage am|"
         r"wiadomości dnia|przegląd prasy|skrót dnia|stock market today|markets? (?:today|wrap)|"

@@ -130,6 +130,7 @@ def test_names_fold_across_declension_and_accents():
 
 @pytest.mark.parametrize(("title", "kind"), [
     ("Ukraine war live: Kyiv hit overnight", "live"), ("News des Tages: Venezuela, Berlin", "briefing"),
+    ("Baltic updates: jets scrambled again", "live"), ("Firmware updates delay frigate trials", ""),
     ("The best deals this weekend", "roundup"), ("Analysis: what the deal means for NATO", "explainer"),
     ("Poland closes border crossing with Belarus", ""),
 ])
