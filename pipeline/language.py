@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 _MIN_CHARS = 20
-# a title and its lead name the language as surely as the whole text; py3langid's cost grows with the length
-_SAMPLE_CHARS = 400
+# a title and its lead name the language as surely as the whole text; py3langid's cost grows with the length.
+# On the 2,583 dev items with a language (EN/DE/PL): 99.96 % right from 200, 250 or 400 characters, 99.81 %
+# from 150; 200 characters cost about 40 % of 400
+_SAMPLE_CHARS = 200
 
 
 @lru_cache(maxsize=1)
