@@ -74,7 +74,8 @@ class Classifier:
         present = self._rule_columns >= 0
         rules[:, present] = rules_now[:, self._rule_columns[present]]
         chars = [features.char_words(a) for a in analyses] if self.model.n_char else None
-        return features.assemble(items, tokens, rules, use_embedding=self.model.embedding_dim > 0, chars=chars)
+        return features.assemble(items, tokens, rules, use_embedding=self.model.embedding_dim > 0, chars=chars,
+                                 scales=self.model.block_scales)
 
     def _verdict(self, analysis: RuleAnalysis, tokens: list[str], matrix: sparse.csr_matrix, row: int,
                  probability: float, label: int) -> Relevance:

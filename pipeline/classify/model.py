@@ -37,6 +37,8 @@ class RelevanceModel:
     relevant_calibration: tuple[float, float] = (1.0, 0.0)
     core_calibration: tuple[float, float] = (1.0, 0.0)
     n_char: int = 0  # hashed character n-gram columns, after the embedding (0: a model trained without them)
+    # what each feature block was multiplied by in training (rules, words, embedding, chars): scoring does the same
+    block_scales: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
 
     @property
     def n_columns(self) -> int:
@@ -48,7 +50,8 @@ class RelevanceModel:
         for array in (self.relevant_weights, self.core_weights):
             digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
         digest.update(f"{self.relevant_bias:.6f}{self.core_bias:.6f}{self.relevant_threshold}"
-                      f"{self.core_threshold}{self.relevant_calibration}{self.core_calibration}".encode())
+                      f"{self.core_threshold}{self.relevant_calibration}{self.core_calibration}"
+                      f"{self.block_scales}".encode())
         return digest.hexdigest()[:8]
 
     def probabilities(self, matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +66,7 @@ class RelevanceModel:
                 "core_bias": self.core_bias, "relevant_threshold": self.relevant_threshold,
                 "core_threshold": self.core_threshold, "trained_on": self.trained_on,
                 "relevant_calibration": list(self.relevant_calibration),
-                "core_calibration": list(self.core_calibration)}
+                "core_calibration": list(self.core_calibration), "block_scales": list(self.block_scales)}
         arrays = {}
         for name, weights in (("relevant", self.relevant_weights), ("core", self.core_weights)):
             nonzero = np.flatnonzero(np.abs(weights) > 1e-6)
@@ -95,7 +98,8 @@ class RelevanceModel:
                    core_threshold=float(meta["core_threshold"]), trained_on=dict(meta["trained_on"]),
                    relevant_calibration=tuple(meta.get("relevant_calibration", (1.0, 0.0))),  # type: ignore[arg-type]
                    core_calibration=tuple(meta.get("core_calibration", (1.0, 0.0))),  # type: ignore[arg-type]
-                   n_char=int(meta.get("n_char", 0)))
+                   n_char=int(meta.get("n_char", 0)),
+                   block_scales=tuple(float(v) for v in meta.get("block_scales", (1.0, 1.0, 1.0, 1.0))))  # type: ignore[arg-type]
 
 
 def calibrated(scores: np.ndarray, calibration: tuple[float, float]) -> np.ndarray:

@@ -164,6 +164,7 @@ def train(scorer: Scorer, items: Iterable[LabelledItem]) -> RelevanceModel:
         core_weights=core_weights, core_bias=core_bias,
         relevant_threshold=decision.relevant_threshold, core_threshold=decision.core_threshold,
         relevant_calibration=decision.relevant_calibration, core_calibration=decision.core_calibration,
+        block_scales=features.BLOCK_SCALES,
         trained_on={"items": len(data), "labels": counts, "origins": origins, "C": REGULARISATION_C,
                     "taxonomy": scorer.version, "frozen_slice": "sha256(id) % 5 == 0, excluded"})
 
