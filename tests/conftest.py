@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from aiosmtpd.controller import Controller
 
 from pipeline.settings import PROJECT_ROOT, Settings, get_settings
 from tests.feeds_server import threaded_server  # noqa: F401 (fixture: a loopback feed server answering in parallel)
-from tests.services import postgres, s3  # noqa: F401 (session fixtures: loopback PostgreSQL and S3)
+from tests.services import free_port, postgres, s3  # noqa: F401 (free_port for tests; fixtures: loopback PostgreSQL and S3)
 
 SHARED = PROJECT_ROOT.parent / "shared"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -67,12 +66,6 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
