@@ -99,8 +99,8 @@ def _finish(wh: Warehouse, summary: IngestSummary) -> None:
 def _fail(wh: Warehouse, summary: IngestSummary, exc: BaseException) -> None:
     """Mark the run failed with the error (its chunk already rolled back); best effort, the error is re-raised."""
     try:
-        wh.atomically(lambda: wh.runs.fail(summary.run_id, f"{type(exc).__name__}: {exc}", summary.counters(),
-                                           summary.to_dict(), datetime.now(UTC)))
+        wh.atomically(lambda: wh.runs.fail_at_last_commit(summary.run_id, f"{type(exc).__name__}: {exc}",
+                                                          datetime.now(UTC)))
     except Exception:  # the connection itself may be what failed
         log.exception("could not mark run %s failed", summary.run_id)
 

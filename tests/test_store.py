@@ -72,15 +72,18 @@ def test_a_run_that_raises_is_marked_failed_and_its_chunk_rolls_back(settings, m
     with pytest.raises(OSError, match="disk on fire"):
         run_ingest(settings, include_feeds=False)
     with connect(settings.db, read_only=True) as con:
-        runs = con.execute("SELECT status, details FROM runs").fetchall()
+        runs = con.execute("SELECT status, details, items_seen, loaded FROM runs").fetchall()
         articles = con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
         validations = con.execute("SELECT count(*) FROM validation_runs").fetchall()[0][0]
     assert runs[0][0] == "failed" and "disk on fire" in json.loads(runs[0][1])["error"]
     assert articles == 0 and validations == 0  # the chunk's validation results rolled back with it
+    assert runs[0][2:] == (0, 0)  # counters as committed: the rolled-back chunk is not counted, the retry counts it
 
     monkeypatch.setattr(pipeline.chunk, "load_items", real_load)
     summary = run_ingest(settings, include_feeds=False)
     assert summary.accounted and summary.loaded > 0 and summary.abandoned_runs == []
     with connect(settings.db, read_only=True) as con:
         statuses = sorted(r[0] for r in con.execute("SELECT status FROM runs").fetchall())
+        (loaded, articles), = con.execute("SELECT (SELECT sum(loaded) FROM runs), count(*) FROM articles").fetchall()
     assert statuses == ["failed", "success"]
+    assert loaded == articles

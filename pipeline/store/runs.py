@@ -62,6 +62,14 @@ class RunStore:
              now: datetime) -> None:
         self._update(run_id, "failed", now, counters, {**details, "error": error})
 
+    def fail_at_last_commit(self, run_id: str, error: str, now: datetime) -> None:
+        """Mark a run failed, keeping the counters and details its last committed chunk saved: the failed
+        chunk was rolled back, so counting it would count items a retry loads again."""
+        self._con.execute(
+            "UPDATE runs SET status = 'failed', finished_at = ?, "
+            "details = json_merge_patch(coalesce(details, '{}'), json_object('error', ?::VARCHAR)) WHERE run_id = ?",
+            [now, error, run_id])
+
     def _update(self, run_id: str, status: str, finished_at: datetime | None, counters: dict[str, int],
                 details: dict[str, Any]) -> None:
         values = [int(counters.get(name, 0)) for name in COUNTERS]
