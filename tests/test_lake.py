@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 from pytest_httpserver import HTTPServer
@@ -17,6 +18,7 @@ from pytest_httpserver import HTTPServer
 from pipeline.cli import main
 from pipeline.settings import Settings, get_settings
 from pipeline.store import open_warehouse
+from pipeline.store.lake import is_conflict, retry_conflicts
 from tests.conftest import VENV_BIN
 from tests.feeds_server import ConcurrencyMeter, serve_feeds
 from tests.services import S3, Postgres
@@ -172,3 +174,32 @@ def test_process_batches_one_on_the_file_several_by_feed_on_a_lake(tmp_path: Pat
 def test_ingest_of_a_feed_that_is_not_listed_is_an_error(tmp_path: Path, settings: Settings):
     result = CliRunner().invoke(main, ["ingest", "--feed", "No Such Feed", "--json"])
     assert result.exit_code != 0 and "no feed named 'No Such Feed'" in result.output
+
+
+@pytest.mark.parametrize(("error", "conflict"), [
+    (duckdb.TransactionException("Failed to commit DuckLake transaction. Transaction conflict - attempting to "
+                                 "insert into table with index \"3\" - but another transaction has deleted inlined "
+                                 "data"), True),
+    (duckdb.Error("Failed to commit: ERROR: could not serialize access due to concurrent update"), True),
+    (duckdb.IOException('ERROR: duplicate key value violates unique constraint "ducklake_snapshot_pkey"'), True),
+    (duckdb.CatalogException("Table with name stories already exists!"), True),
+    (duckdb.ConstraintException('Duplicate key "article_id: a1" violates primary key constraint'), False),
+    (duckdb.IOException("Could not connect to server: Connection refused"), False),
+    (OSError("Transaction conflict"), False),  # only the database reports a lost race
+])
+def test_a_lost_race_is_retried_and_nothing_else_is(error: Exception, conflict: bool):
+    assert is_conflict(error) is conflict
+    calls = []
+
+    def work() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise error
+        return "done"
+
+    if conflict:
+        assert retry_conflicts(work, backoff_s=0.0) == "done" and len(calls) == 2
+    else:
+        with pytest.raises(type(error)):
+            retry_conflicts(work, backoff_s=0.0)
+        assert len(calls) == 1

@@ -41,9 +41,17 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# What a lost race on the lake says, whatever exception type carries it: DuckLake's own conflict check, and the
+# PostgreSQL catalog refusing a commit (serialisation failure, deadlock, two writers taking the same snapshot id).
+CONFLICT_MARKERS = ("transaction conflict", "could not serialize access", "deadlock detected",
+                    "duplicate key value violates unique constraint \"ducklake_")
+
+
 def is_conflict(exc: BaseException) -> bool:
     """A concurrent writer changed what this transaction changed (or created the same table first)."""
     message = str(exc).lower()
+    if isinstance(exc, duckdb.Error) and any(marker in message for marker in CONFLICT_MARKERS):
+        return True
     return isinstance(exc, duckdb.TransactionException | duckdb.CatalogException | duckdb.ConstraintException) and (
         "conflict" in message or "already exists" in message or "concurrent" in message)
 
