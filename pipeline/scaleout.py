@@ -142,9 +142,9 @@ class Cluster:
         return json.loads(self.env_file.read_text(encoding="utf-8"))
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
-        log = (self.logs / f"{name}.log").open("ab")
-        process = subprocess.Popen(args, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)  # its own process group: stop takes it whole
+        with (self.logs / f"{name}.log").open("ab") as log:  # the child keeps its own copy of the handle
+            process = subprocess.Popen(args, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                       start_new_session=True)  # its own process group: stop takes it whole
         (self.pids / f"{name}.pid").write_text(str(process.pid), encoding="utf-8")
 
     def start(self, feeds_file: Path | None = None, extra_env: dict[str, str] | None = None) -> dict[str, str]:
