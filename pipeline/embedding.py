@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from pipeline.word_memo import WordMemo
+
 EMBEDDING_DIM = 128  # WordLlama's matryoshka embeddings may be truncated; 128 keeps most of their signal
 
 
@@ -33,23 +35,21 @@ def _embedding_table():  # type: ignore[no-untyped-def]
 
 # The tokenizer (SentencePiece BPE) never merges across spaces, so a text's tokens are its words' tokens: each
 # distinct word is tokenized once and remembered, which makes the embedding ~10x cheaper than tokenizing texts.
-_WORD_TOKENS: dict[str, list[int]] = {}
-_WORD_CACHE = 500_000
+def _tokenize_words(words: list[str]) -> list[list[int]]:
+    _, tokenizer = _embedding_table()
+    return [encoding.ids for encoding in tokenizer.encode_batch(words, add_special_tokens=False)]
+
+
+WORD_TOKENS: WordMemo[list[int]] = WordMemo(_tokenize_words)
 
 
 def embed(texts: Sequence[str]) -> np.ndarray:
     """Mean of the token vectors of each text, unit length (zeros for a text with no tokens)."""
     if not texts:
         return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-    table, tokenizer = _embedding_table()
+    table, _ = _embedding_table()
     words = [text.split() for text in texts]
-    cache = _WORD_TOKENS
-    missing = sorted({w for row in words for w in row if w not in cache})
-    if missing:
-        if len(cache) + len(missing) > _WORD_CACHE:
-            cache.clear()
-        for word, encoding in zip(missing, tokenizer.encode_batch(missing, add_special_tokens=False), strict=True):
-            cache[word] = encoding.ids
+    cache = WORD_TOKENS.ensure(chain.from_iterable(words))
     flat = [cache[w] for row in words for w in row]
     ids = np.fromiter(chain.from_iterable(flat), dtype=np.int64)
     tokens_per_word = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))

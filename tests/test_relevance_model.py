@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from pipeline import embedding
+from pipeline.classify import features
 from pipeline.classify.classifier import get_classifier
 from pipeline.classify.model import RelevanceModel
 from pipeline.classify.scorer import get_scorer
 from pipeline.classify.train import LabelledItem, is_frozen, train
 from pipeline.cli import main
+from pipeline.word_memo import WordMemo
 from tests.test_classify import CORE, HARD_NEGATIVES, RELATED
 
 # Wordings of our own for the cases a newcomer met on real feeds.
@@ -104,6 +107,30 @@ def test_every_positive_names_rules_and_learned_features(classifier):
     verdict = classifier.classify(*RELATED["ukraine_war"])
     assert verdict.label >= 1
     assert any("term" in e for e in verdict.evidence) and any("learned" in e for e in verdict.evidence)
+
+
+def test_word_memo_holds_every_word_of_a_batch_across_a_reset():
+    computed: list[list[str]] = []
+
+    def lengths(words: list[str]) -> list[int]:
+        computed.append(words)
+        return [len(w) for w in words]
+
+    memo = WordMemo(lengths, limit=3)
+    assert memo.ensure(["nato", "drone"]) == {"nato": 4, "drone": 5}
+    # "nato" is remembered, two new words overflow the limit: after the reset every word of the batch is there
+    values = memo.ensure(["nato", "sabotage", "cable"])
+    assert {w: values[w] for w in ("nato", "sabotage", "cable")} == {"nato": 4, "sabotage": 8, "cable": 5}
+    assert computed == [["drone", "nato"], ["cable", "nato", "sabotage"]]
+
+
+def test_verdicts_do_not_depend_on_what_the_word_memos_remember(classifier, monkeypatch):
+    texts = [CORE[t] for t in sorted(CORE)] + [HARD_NEGATIVES[f] for f in sorted(HARD_NEGATIVES)]
+    warm = [(v.score, v.label, v.evidence) for v in classifier.classify_many(texts)]
+    for memo in (features.TOKEN_COLUMNS, features.CHAR_COLUMNS, embedding.WORD_TOKENS):
+        monkeypatch.setattr(memo, "limit", 5)  # every batch overflows and resets them
+    small = [(v.score, v.label, v.evidence) for v in classifier.classify_many(texts)]
+    assert small == warm and any(label >= 1 for _, label, _ in small)
 
 
 def _fixture_items() -> list[LabelledItem]:

@@ -58,13 +58,11 @@ class Classifier:
         tokens = [features.analysis_features(a) for a in analyses]
         matrix = self._matrix(items, tokens, analyses)
         p_relevant, p_core = self.model.probabilities(matrix)
-        verdicts = []
-        for row, analysis in enumerate(analyses):
-            relevant, core = float(p_relevant[row]), float(p_core[row])
-            label = (2 if core >= self.model.core_threshold else
-                     1 if relevant >= self.model.relevant_threshold else 0)
-            verdicts.append(self._verdict(analysis, tokens[row], matrix, row, relevant, label))
-        return verdicts
+        labels = np.where(p_core >= self.model.core_threshold, 2,
+                          np.where(p_relevant >= self.model.relevant_threshold, 1, 0))
+        learned = self._learned_evidence(tokens, matrix, labels)
+        return [self._verdict(analysis, float(p_relevant[row]), int(labels[row]), learned.get(row, ()))
+                for row, analysis in enumerate(analyses)]
 
     def _matrix(self, items: list[features.ItemText], tokens: list[list[str]],
                 analyses: list[RuleAnalysis]) -> sparse.csr_matrix:
@@ -77,17 +75,15 @@ class Classifier:
         return features.assemble(items, tokens, rules, use_embedding=self.model.embedding_dim > 0, chars=chars,
                                  scales=self.model.block_scales)
 
-    def _verdict(self, analysis: RuleAnalysis, tokens: list[str], matrix: sparse.csr_matrix, row: int,
-                 probability: float, label: int) -> Relevance:
+    def _verdict(self, analysis: RuleAnalysis, probability: float, label: int,
+                 learned: Sequence[dict[str, Any]]) -> Relevance:
         rules = analysis.relevance
         if not label:
             return Relevance(score=round(probability, 6), label=0, topics=(), evidence=rules.evidence,
                              version=self.version)
         topics = rules.topics or self._nearest_topics(analysis)
-        evidence: list[dict[str, Any]] = list(rules.evidence)
-        evidence.extend(self._learned_evidence(tokens, matrix, row, label))
-        return Relevance(score=round(probability, 6), label=label, topics=topics, evidence=tuple(evidence),
-                         version=self.version)
+        return Relevance(score=round(probability, 6), label=label, topics=topics,
+                         evidence=(*rules.evidence, *learned), version=self.version)
 
     def _nearest_topics(self, analysis: RuleAnalysis) -> tuple[str, ...]:
         """When the model finds relevance the rules did not confirm: the topics whose terms matched most."""
@@ -97,39 +93,58 @@ class Classifier:
                    for i, name in enumerate(names) if name in topic_names]
         return tuple(name for weight, name in sorted(matched, key=lambda m: (-m[0], m[1])) if weight > 0)[:2]
 
-    def _learned_evidence(self, tokens: list[str], matrix: sparse.csr_matrix, row: int,
-                          label: int) -> list[dict[str, Any]]:
-        """The features that pushed this item up most: named rule groups, words, stems, the embedding."""
-        assert self.model is not None
-        weights = self.model.core_weights if label == 2 else self.model.relevant_weights
-        start, end = matrix.indptr[row], matrix.indptr[row + 1]
-        columns = matrix.indices[start:end]
-        contributions = matrix.data[start:end] * weights[columns]
-        n_rules = len(self.model.rule_features)
-        hashed_end = n_rules + self.model.n_hashed
-        named: dict[str, float] = {}
+    def _learned_evidence(self, tokens: list[list[str]], matrix: sparse.csr_matrix,
+                          labels: np.ndarray) -> dict[int, list[dict[str, Any]]]:
+        """Per relevant row, the features that pushed it up most (against the model of its label): named rule
+        groups, the embedding, the character n-grams as one, and the words and stems of the strongest hashed
+        columns. Computed over the whole batch's nonzeros at once."""
+        model = self.model
+        assert model is not None
+        row_of = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+        keep = labels[row_of] > 0
+        rows, columns = row_of[keep], matrix.indices[keep]
+        contributions = matrix.data[keep] * np.where(labels[rows] == 2, model.core_weights[columns],
+                                                     model.relevant_weights[columns])
+        n_rules = len(model.rule_features)
+        hashed_end = n_rules + model.n_hashed
+        embedding_end = hashed_end + model.embedding_dim
+        named: dict[int, dict[str, float]] = {int(row): {} for row in np.flatnonzero(labels)}
         is_rule = columns < n_rules
-        for column, contribution in zip(columns[is_rule].tolist(), contributions[is_rule].tolist(), strict=True):
-            named[self.model.rule_features[column]] = contribution
-        embedding_end = hashed_end + self.model.embedding_dim
-        embedding = float(contributions[(columns >= hashed_end) & (columns < embedding_end)].sum())
-        if embedding:
-            named["embedding"] = embedding
-        pieces = float(contributions[columns >= embedding_end].sum())
-        if pieces:
-            named["char n-grams"] = pieces
-        # name only the strongest hashed columns: look up which of the item's tokens landed in them
-        is_hashed = ~is_rule & (columns < hashed_end)
-        hashed_columns, hashed_values = columns[is_hashed], contributions[is_hashed]
-        best = np.argsort(-hashed_values)[:_LEARNED_EVIDENCE]
-        wanted = {int(hashed_columns[i]) - n_rules: float(hashed_values[i]) for i in best if hashed_values[i] > 0}
-        if wanted:
-            for token in tokens:
-                contribution = wanted.get(features.hashed_index(token))
+        for row, column, contribution in zip(rows[is_rule].tolist(), columns[is_rule].tolist(),
+                                             contributions[is_rule].tolist(), strict=True):
+            named[row][model.rule_features[column]] = contribution
+        for name, in_block in (("embedding", (columns >= hashed_end) & (columns < embedding_end)),
+                               ("char n-grams", columns >= embedding_end)):
+            totals = np.bincount(rows[in_block], weights=contributions[in_block], minlength=len(labels))
+            for row, entry in named.items():
+                if totals[row]:
+                    entry[name] = float(totals[row])
+        self._name_strongest_words(tokens, rows, columns, contributions, n_rules, hashed_end, named)
+        return {row: [{"learned": name, "weight": round(c, 3)} for c, name in
+                      sorted(((c, n) for n, c in entry.items() if c > 0), reverse=True)[:_LEARNED_EVIDENCE]]
+                for row, entry in named.items()}
+
+    @staticmethod
+    def _name_strongest_words(tokens: list[list[str]], rows: np.ndarray, columns: np.ndarray,
+                              contributions: np.ndarray, n_rules: int, hashed_end: int,
+                              named: dict[int, dict[str, float]]) -> None:
+        """Name each row's strongest positive hashed columns by the row's tokens that landed in them."""
+        positive = (columns >= n_rules) & (columns < hashed_end) & (contributions > 0)
+        rows, columns, contributions = rows[positive], columns[positive] - n_rules, contributions[positive]
+        order = np.lexsort((-contributions, rows))
+        rows, columns, contributions = rows[order], columns[order], contributions[order]
+        rank = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
+        strongest = rank < _LEARNED_EVIDENCE
+        wanted: dict[int, dict[int, float]] = {}
+        for row, column, contribution in zip(rows[strongest].tolist(), columns[strongest].tolist(),
+                                             contributions[strongest].tolist(), strict=True):
+            wanted.setdefault(row, {})[column] = contribution
+        token_columns = features.TOKEN_COLUMNS.values  # every token of this batch is there (hashed_block)
+        for row, by_column in wanted.items():
+            for token in tokens[row]:
+                contribution = by_column.get(token_columns[token])
                 if contribution is not None:
-                    named["words:" + token] = contribution
-        strongest = sorted(((c, n) for n, c in named.items() if c > 0), reverse=True)[:_LEARNED_EVIDENCE]
-        return [{"learned": name, "weight": round(c, 3)} for c, name in strongest]
+                    named[row]["words:" + token] = contribution
 
 
 def _visible(text: str | None) -> str:

@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 from scipy import sparse
 
 from pipeline.classify.scorer import RuleAnalysis, Scorer
 from pipeline.embedding import embed
+from pipeline.word_memo import WordMemo
 
 HASH_BITS = 18
 N_HASHED = 1 << HASH_BITS
@@ -75,45 +77,43 @@ def _hasher(n_features: int = N_HASHED):  # type: ignore[no-untyped-def]
     return FeatureHasher(n_features=n_features, input_type="string", alternate_sign=False)
 
 
+def _token_columns(tokens: list[str]) -> list[int]:
+    """The hashed column of each feature string, all in one call (MurmurHash3, as scikit-learn's FeatureHasher:
+    the columns ``hashed_index`` gives)."""
+    hashed = _hasher().transform([[token] for token in tokens])
+    return hashed.indices.astype(np.int64).tolist()  # one column per row, rows in order
+
+
+# feature string -> its hashed column: words and stems repeat from item to item, so each is hashed once
+TOKEN_COLUMNS: WordMemo[int] = WordMemo(_token_columns)
+
+
 def hashed_block(tokens: Sequence[list[str]]) -> sparse.csr_matrix:
-    """Binary presence of each item's word features (``analysis_features``), hashed, rows of unit length."""
-    from sklearn.preprocessing import normalize
+    """Binary presence of each item's word features (``analysis_features``), hashed (colliding features add up,
+    as FeatureHasher's), rows of unit length."""
+    columns = TOKEN_COLUMNS.ensure(chain.from_iterable(tokens))
+    return _unit_rows(_presence(tokens, [columns[token] for row in tokens for token in row], N_HASHED),
+                      binary=False)
 
-    return normalize(_hasher().transform(tokens))
 
-
-@lru_cache(maxsize=500_000)
 def hashed_index(token: str) -> int:
-    """The column a feature string lands in (MurmurHash3, as scikit-learn's FeatureHasher)."""
-    return abs(int(_murmurhash()(token, seed=0))) % N_HASHED
+    """The column a feature string lands in."""
+    return TOKEN_COLUMNS.ensure((token,))[token]
 
 
-@lru_cache(maxsize=1)
-def _murmurhash():  # type: ignore[no-untyped-def]
-    from sklearn.utils import murmurhash3_32
-
-    return murmurhash3_32
-
-
-_CHAR_COLUMNS: dict[str, np.ndarray] = {}
-_CHAR_CACHE = 500_000
-
-
-def _remember_char_columns(words: set[str]) -> None:
-    """Hash the character n-grams of words not seen before, all in one call (same hashing as
-    ``hashed_index``: MurmurHash3 of ``"c:" + gram``), and remember each word's sorted columns."""
-    if len(_CHAR_COLUMNS) + len(words) > _CHAR_CACHE:
-        _CHAR_COLUMNS.clear()
-    ordered = sorted(words)
+def _char_columns(words: list[str]) -> list[np.ndarray]:
+    """Each word's sorted, distinct character n-gram columns (MurmurHash3 of ``"c:" + gram``), in one call."""
     grams = []
-    for word in ordered:
+    for word in words:
         padded = f"<{word}>"
         grams.append(["c:" + padded[k:k + n] for n in CHAR_NGRAMS for k in range(len(padded) - n + 1)])
     hashed = _hasher(N_CHAR).transform(grams)
     hashed.sum_duplicates()  # sorted, unique columns per row
     indices, indptr = hashed.indices.astype(np.int32), hashed.indptr
-    for row, word in enumerate(ordered):
-        _CHAR_COLUMNS[word] = indices[indptr[row]:indptr[row + 1]]
+    return [indices[indptr[row]:indptr[row + 1]] for row in range(len(words))]
+
+
+CHAR_COLUMNS: WordMemo[np.ndarray] = WordMemo(_char_columns)
 
 
 def char_words(analysis: RuleAnalysis) -> list[str]:
@@ -124,21 +124,36 @@ def char_words(analysis: RuleAnalysis) -> list[str]:
 def char_block(words: Sequence[Sequence[str]]) -> sparse.csr_matrix:
     """Binary presence of each item's character n-grams (``char_words``), hashed, rows of unit length. Built for
     the whole batch at once: one concatenation, one sparse matrix, duplicates folded by scipy."""
-    cache = _CHAR_COLUMNS
-    missing = {word for row in words for word in row if word not in cache}
-    if missing:
-        _remember_char_columns(missing)
+    cache = CHAR_COLUMNS.ensure(chain.from_iterable(words))
     per_word = [cache[word] for row in words for word in row]
     if not per_word:
         return sparse.csr_matrix((len(words), N_CHAR), dtype=np.float32)
-    word_rows = np.repeat(np.arange(len(words)), np.fromiter(map(len, words), dtype=np.int64, count=len(words)))
-    sizes = np.fromiter(map(len, per_word), dtype=np.int64, count=len(per_word))
-    columns = np.concatenate(per_word)
-    matrix = sparse.csr_matrix((np.ones(len(columns), dtype=np.float32), (np.repeat(word_rows, sizes), columns)),
-                               shape=(len(words), N_CHAR))
-    matrix.data[:] = 1.0  # presence, not counts (the constructor summed repeated n-grams)
-    counts = np.diff(matrix.indptr)
-    matrix.data /= np.repeat(np.sqrt(np.maximum(counts, 1)), counts).astype(np.float32)
+    words_per_item = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    grams_per_word = np.fromiter(map(len, per_word), dtype=np.int64, count=len(per_word))
+    grams_per_item = np.bincount(np.repeat(np.arange(len(words)), words_per_item), weights=grams_per_word,
+                                 minlength=len(words)).astype(np.int64)
+    return _unit_rows(_presence_counts(grams_per_item, np.concatenate(per_word), N_CHAR), binary=True)
+
+
+def _presence(rows: Sequence[Sequence[object]], columns: list[int], width: int) -> sparse.csr_matrix:
+    sizes = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    return _presence_counts(sizes, np.asarray(columns, dtype=np.int64), width)
+
+
+def _presence_counts(sizes: np.ndarray, columns: np.ndarray, width: int) -> sparse.csr_matrix:
+    """A rows x ``width`` matrix counting each row's columns (row k owns the next ``sizes[k]`` columns)."""
+    item_of = np.repeat(np.arange(len(sizes)), sizes)
+    return sparse.csr_matrix((np.ones(len(columns), dtype=np.float32), (item_of, columns)),
+                             shape=(len(sizes), width))
+
+
+def _unit_rows(matrix: sparse.csr_matrix, binary: bool) -> sparse.csr_matrix:
+    """Rows scaled to unit length; with ``binary``, counts become presence first."""
+    if binary:
+        matrix.data[:] = 1.0
+    row_of = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    norms = np.sqrt(np.bincount(row_of, weights=matrix.data.astype(np.float64) ** 2, minlength=matrix.shape[0]))
+    matrix.data /= norms[row_of].astype(np.float32)
     return matrix
 
 
