@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 
 from pipeline.normalize import title_key
-from pipeline.story_pairs import PairModel, get_pair_model, page_kind, pair_features, weighted_jaccard
+from pipeline.story_pairs import (
+    PairModel,
+    cosines_or_missing,
+    get_pair_model,
+    page_kind,
+    pair_features,
+    weighted_jaccard,
+)
 
 WINDOW = timedelta(days=7)
 STORY_MAX_GAP = timedelta(days=2)
@@ -77,20 +84,43 @@ def _stemmer(language: str) -> Any:
     return snowballstemmer.stemmer(_STEMMERS.get(language, "english"))
 
 
-@lru_cache(maxsize=400_000)
-def _stem(word: str, language: str) -> str:
-    return _stemmer(language).stemWord(word)
+@lru_cache(maxsize=16)
+def _word_memo(language: str) -> dict[str, tuple[str, float]]:
+    """word -> (stem, weight) in one language; ("", 0.0) for a word that does not count (short, a stopword)."""
+    return {}
+
+
+_WORD_MEMO_LIMIT = 400_000
 
 
 def _weighted_stems(text: str, language: str) -> dict[str, float]:
-    """Stem -> weight, where rare words weigh more (7 - zipf frequency, at least 0.5)."""
-    stop = _stopwords(language)
+    """Stem -> weight, where rare words weigh more (7 - zipf frequency, at least 0.5). Each distinct word's
+    stem and weight are looked up once and remembered: news vocabulary repeats."""
+    memo = _word_memo(language)
     out: dict[str, float] = {}
     for word in _WORD.findall(text.lower().replace("’", "'")):
-        if len(word) < 2 or word in stop:
-            continue
-        weight = max(0.5, 7.0 - _zipf(word, language))
-        key = _stem(word, language)
+        info = memo.get(word)
+        if info is None:
+            if len(memo) >= _WORD_MEMO_LIMIT:
+                memo.clear()
+            info = memo[word] = _stem_and_weight(word, language)
+        key, weight = info
+        if weight > out.get(key, 0.0):
+            out[key] = weight
+    return out
+
+
+def _stem_and_weight(word: str, language: str) -> tuple[str, float]:
+    if len(word) < 2 or word in _stopwords(language):
+        return "", 0.0
+    return _stemmer(language).stemWord(word), max(0.5, 7.0 - _zipf(word, language))
+
+
+def _merged(first: dict[str, float], second: dict[str, float]) -> dict[str, float]:
+    """The weighted stems of two texts read one after the other (each stem's highest weight, in order of first
+    appearance): what ``_weighted_stems`` gives for "first second", without reading the words again."""
+    out = dict(first)
+    for key, weight in second.items():
         if weight > out.get(key, 0.0):
             out[key] = weight
     return out
@@ -154,15 +184,30 @@ def _fold(word: str) -> str:
 
 def named_entities(text: str, language: str) -> frozenset[str]:
     """Rare capitalised words as language-neutral keys: what names who and where an event happened."""
+    memo = _entity_memo(language)
     out = set()
     for match in _NAME.finditer(text):
         word = match.group()
-        if len(word) < 3 or not word[0].isupper():
-            continue
-        if _zipf(word.lower(), language) > ENTITY_MAX_ZIPF:
-            continue
-        out.add(_fold(word)[:ENTITY_PREFIX])
+        key = memo.get(word)
+        if key is None:
+            if len(memo) >= _WORD_MEMO_LIMIT:
+                memo.clear()
+            key = memo[word] = _entity_key(word, language)
+        if key:
+            out.add(key)
     return frozenset(out)
+
+
+@lru_cache(maxsize=16)
+def _entity_memo(language: str) -> dict[str, str]:
+    """word -> its entity key in one language; "" for a word that names nothing."""
+    return {}
+
+
+def _entity_key(word: str, language: str) -> str:
+    if len(word) < 3 or not word[0].isupper() or _zipf(word.lower(), language) > ENTITY_MAX_ZIPF:
+        return ""
+    return _fold(word)[:ENTITY_PREFIX]
 
 
 def story_vectors(texts: Sequence[tuple[str, str]]) -> list[bytes]:
@@ -178,17 +223,18 @@ def story_doc(article_id: str, title: str, text: str, seen_at: datetime, languag
     declared = language or ""
     language = language if language in _WORDFREQ_LANGUAGES else "en"
     text = (text or "")[:1500]
-    tokens = _weighted_stems(f"{title} {text}", language)
+    title_tokens, text_tokens = _weighted_stems(title, language), _weighted_stems(text, language)
+    tokens = _merged(title_tokens, text_tokens)
     entities = named_entities(f"{title} {text}", language)
     rare = sorted(k for k, w in tokens.items() if w >= 7.0 - SHINGLE_MAX_ZIPF)
     # names join the shingles so that reports of one event in different languages meet as LSH candidates
     shingles = [*(rare or sorted(tokens) or [title_key(title)]), *sorted(f"e:{e}" for e in entities)]
     return StoryDoc(
         article_id=article_id, story_id=story_id or article_id, seen_at=seen_at, title_key=title_key(title),
-        tokens=tokens, text_tokens=_weighted_stems(text, language), shingles=shingles,
+        tokens=tokens, text_tokens=text_tokens, shingles=shingles,
         ordinals=frozenset(g for m in _ORDINAL.finditer(title) for g in m.groups() if g),
         numbers=frozenset(_NUMBER.findall(text)), series=bool(_SERIES.search(title)),
-        title_tokens=_weighted_stems(title, language), entities=entities, page_kind=page_kind(title),
+        title_tokens=title_tokens, entities=entities, page_kind=page_kind(title),
         site=site, language=declared, title_numbers=frozenset(_NUMBER.findall(title)),
         vector=story_vectors([(title, text)])[0] if vector is None else vector,
     )
@@ -316,14 +362,10 @@ class StoryIndex:
         keep = estimated >= LSH_PREFILTER
         keys, estimated = keys[keep], estimated[keep]
         order = np.lexsort((keys, -estimated))[:MAX_CONFIRMATIONS]
-        scored: list[tuple[float, datetime, str, StoryDoc]] = []
-        for key in keys[order].tolist():
-            other = self._docs[key]
-            if other.article_id == doc.article_id:
-                continue
-            score = self.pair_score(doc, other)
-            if score:
-                scored.append((score, other.seen_at, other.article_id, other))
+        others = [other for other in map(self._docs.__getitem__, keys[order].tolist())
+                  if other.article_id != doc.article_id]
+        scored = [(score, other.seen_at, other.article_id, other)
+                  for score, other in zip(self.pair_scores(doc, others), others, strict=True) if score]
         scored.sort(key=lambda s: (-s[0], s[1], s[2]))
         tried: set[str] = set()
         for score, _, _, other in scored:
@@ -337,37 +379,61 @@ class StoryIndex:
     def pair_score(self, a: StoryDoc, b: StoryDoc) -> float:
         """How surely two articles report one event (0 when they do not): the learned pair decision when a
         pair model is installed, else the rarity-weighted Jaccard rule."""
+        return self.pair_scores(a, [b])[0]
+
+    def pair_scores(self, doc: StoryDoc, others: Sequence[StoryDoc]) -> list[float]:
+        """``pair_score`` of ``doc`` against each of ``others``, the model read for all of them at once."""
         if self.pair_model is None:
-            return story_similarity(a, b)
-        probability = self.pair_probability(a, b)
+            return [story_similarity(doc, other) for other in others]
+        return [probability if self._passes(doc, other, probability) else 0.0
+                for other, probability in zip(others, self.pair_probabilities(doc, others), strict=True)]
+
+    def _passes(self, a: StoryDoc, b: StoryDoc, probability: float) -> bool:
+        assert self.pair_model is not None
         needed = self.pair_model.threshold
         if _recurring(a) or _recurring(b):
             needed = max(needed, RECURRING_MIN)
-        return probability if probability >= needed else 0.0
+        return probability >= needed
 
     def pair_probability(self, a: StoryDoc, b: StoryDoc) -> float:
-        """The pair model's probability that two articles report one event; 0 beyond the time gap or with
+        """The pair model's probability that two articles report one event."""
+        return self.pair_probabilities(a, [b])[0]
+
+    def pair_probabilities(self, doc: StoryDoc, others: Sequence[StoryDoc]) -> list[float]:
+        """The pair model's probability for ``doc`` and each of ``others``; 0 beyond the time gap or with
         conflicting ordinals (game 1 / game 4, June 10 / June 17)."""
-        if abs(a.seen_at - b.seen_at) > STORY_MAX_GAP:
-            return 0.0
-        if a.ordinals and b.ordinals and a.ordinals != b.ordinals:
-            return 0.0
         assert self.pair_model is not None
-        return self.pair_model.probability(pair_features(a, b))
+        out = [0.0] * len(others)
+        eligible = [n for n, other in enumerate(others)
+                    if abs(doc.seen_at - other.seen_at) <= STORY_MAX_GAP
+                    and not (doc.ordinals and other.ordinals and doc.ordinals != other.ordinals)]
+        if len(eligible) == 1:  # numpy's per-call cost outweighs one pair's arithmetic
+            out[eligible[0]] = self.pair_model.probability(pair_features(doc, others[eligible[0]]))
+        elif eligible:
+            candidates = [others[n] for n in eligible]
+            rows = np.array([pair_features(doc, other, cosine) for other, cosine in
+                             zip(candidates, cosines_or_missing(doc, candidates), strict=True)], dtype=np.float64)
+            for n, probability in zip(eligible, self.pair_model.probabilities(rows).tolist(), strict=True):
+                out[n] = probability
+        return out
 
     def _coheres(self, doc: StoryDoc, story_id: str) -> bool:
-        core = self._cores.get(story_id, ())
+        core = [self._docs[key] for key in self._cores.get(story_id, ())]
         if len(core) <= 1:
             return True  # the candidate is the story's only member (or the story predates the index)
-        if self.pair_score(doc, self._docs[core[0]]):
+        if self.pair_model is None:
+            if self.pair_score(doc, core[0]):
+                return True
+            if _recurring(doc):
+                return False
+            return sum(1 for scored in self.pair_scores(doc, core) if scored) * 2 > len(core)
+        probabilities = self.pair_probabilities(doc, core)
+        if self._passes(doc, core[0], probabilities[0]):
             return True
         if _recurring(doc):
             return False  # live pages, briefings, round-ups and explainers join only by matching the story's seed
-        if self.pair_model is None:
-            return sum(1 for key in core if self.pair_score(doc, self._docs[key])) * 2 > len(core)
         # on average more likely than not the core's event: a chain A~B~C where C shares nothing with A fails
-        mean = sum(self.pair_probability(doc, self._docs[key]) for key in core) / len(core)
-        return mean >= COHESION_MIN
+        return sum(probabilities) / len(probabilities) >= COHESION_MIN
 
 
 def _recurring(doc: StoryDoc) -> bool:

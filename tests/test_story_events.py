@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from pipeline.cli import main
 from pipeline.cluster import cluster_records, record_to_item
 from pipeline.dedup import item_story_docs
-from pipeline.stories import StoryDoc, named_entities
+from pipeline.stories import StoryDoc, StoryIndex, _weighted_stems, named_entities
 from pipeline.story_pairs import FEATURES, MISSING_COSINE, PairModel, get_pair_model, page_kind, pair_features
 
 T0 = datetime(2026, 3, 4, 8, tzinfo=UTC)
@@ -199,3 +199,35 @@ def test_a_headline_only_item_reposted_days_later_is_the_same_article_unless_it_
                             doc(4, "Ukraine war live: Kyiv under attack again", 6))
     assert not same_article(doc(5, "Newsletter: what you need to know this morning", 0),
                             doc(6, "Newsletter: what you need to know this morning", 6))
+
+
+def test_a_candidate_list_is_scored_as_each_pair_alone():
+    docs = item_story_docs([record_to_item(r, n) for n, r in enumerate([
+        record(1, "Drones sighted over Danish air base, flights halted at Aalborg",
+               "Several large drones were seen over the Aalborg base overnight; the airport closed for hours.", 0),
+        record(2, "Aalborg airport shut for hours after unidentified drones fly over military airfield",
+               "Flights were suspended overnight as unknown drones circled above the air base in Aalborg.", 2),
+        record(3, "Drones over Aalborg: live updates", "Police and the armed forces track drones near Aalborg.", 3),
+        record(4, "Bakery chain opens ten new shops in the north",
+               "The family firm plans ten new outlets selling bread and pastries by the summer.", 4),
+        record(5, "Drones seen again over Aalborg air base", "Flights halted for a second night in Aalborg.", 400)])],
+        T0)
+    legacy = StoryDoc.from_json("old", "old", T0, {k: v for k, v in docs[1].to_json().items() if k != "vector"})
+    index = StoryIndex()
+    others = [*docs[1:], legacy]
+    batched = index.pair_probabilities(docs[0], others)
+    alone = [index.pair_probability(docs[0], other) for other in others]
+    assert batched == pytest.approx(alone, abs=1e-6)  # float32 cosines summed in another order
+    assert batched[0] > index.pair_model.threshold > batched[2]  # the paraphrase passes, the bakery does not
+    assert batched[3] == 0.0  # beyond the time gap
+    scores = index.pair_scores(docs[0], others)
+    assert scores == pytest.approx([index.pair_score(docs[0], other) for other in others], abs=1e-6)
+    assert scores[0] > 0 and scores[1:] == [0.0] * 4  # a live page needs more than the model's threshold
+
+
+def test_a_documents_words_are_its_title_and_text_read_together():
+    title, text = "Drones halt flights at Aalborg air base", "Danish police say drones flew over the base again."
+    doc = item_story_docs([record_to_item(record(1, title, text, 0), 0)], T0)[0]
+    together = _weighted_stems(f"{title} {text}", "en")
+    assert list(doc.tokens.items()) == list(together.items()) and doc.total == pytest.approx(sum(together.values()))
+    assert doc.title_tokens == _weighted_stems(title, "en") and doc.text_tokens == _weighted_stems(text, "en")
