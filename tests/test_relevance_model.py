@@ -244,3 +244,43 @@ def test_core_concepts_in_other_languages(classifier, language):
 @pytest.mark.parametrize("case", sorted(OTHER_LANGUAGES_NOT_RELEVANT))
 def test_everyday_news_in_other_languages_is_not_relevant(classifier, case):
     assert classifier.classify(*OTHER_LANGUAGES_NOT_RELEVANT[case]).label == 0
+
+
+# German and Polish forms of the taxonomy's concepts (written from the domain: Baltic Sea, arms control, nuclear
+# sharing, ammunition, Greenland), each with the topic the rules should name; and their everyday look-alikes
+GERMAN_POLISH_TOPICS = {
+    "de_baltic_cables": ("Beschädigte Seekabel in der Ostsee: Marine ermittelt wegen Sabotage",
+                         "Die Bundeswehr und Finnland prüfen ein Schiff der russischen Schattenflotte.",
+                         "hybrid_threats"),
+    "de_nuclear_sharing": ("Merz stellt nukleare Teilhabe in der NATO nicht in Frage",
+                           "Die atomare Abschreckung Europas hängt weiter von den USA ab, sagte der Kanzler.",
+                           "nuclear_deterrence"),
+    "pl_arms_control": ("Rosja grozi Europie Oresznikiem, koniec kontroli zbrojeń",
+                        "Po wygaśnięciu układu INF Moskwa rozmieszcza rakiety na Białorusi, ostrzega NATO.",
+                        "arms_control"),
+    "pl_ammunition": ("Polska buduje nowe fabryki amunicji dla NATO",
+                      "Produkcja amunicji artyleryjskiej wzrośnie, zapowiada minister obrony narodowej.",
+                      "defence_industry"),
+    "pl_greenland": ("Trump znów chce przejąć Grenlandię, Dania wzywa sojuszników z NATO",
+                     "Amerykańscy żołnierze w bazie Pituffik, Arktyka coraz ważniejsza dla bezpieczeństwa.",
+                     "arctic"),
+}
+GERMAN_POLISH_NOT_RELEVANT = {
+    "pl_nuclear_power": ("Polska elektrownia jądrowa: rusza budowa na Pomorzu",
+                         "Energetyka jądrowa ma zapewnić tani prąd, reaktory dostarczy firma Westinghouse."),
+    "de_holiday_baltic": ("Urlaub an der Ostsee: Die schönsten Strände für Familien",
+                          "Von Usedom bis Rügen locken Sandstrände, Fischbrötchen und Radwege."),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GERMAN_POLISH_TOPICS))
+def test_german_and_polish_concepts_name_their_topic(classifier, case):
+    title, text, topic = GERMAN_POLISH_TOPICS[case]
+    verdict = classifier.classify(title, text)
+    assert verdict.label >= 1 and topic in verdict.topics
+    assert any(e.get("topic") == topic for e in verdict.evidence)  # fired by the taxonomy's own terms
+
+
+@pytest.mark.parametrize("case", sorted(GERMAN_POLISH_NOT_RELEVANT))
+def test_german_and_polish_look_alikes_are_not_relevant(classifier, case):
+    assert classifier.classify(*GERMAN_POLISH_NOT_RELEVANT[case]).label == 0
