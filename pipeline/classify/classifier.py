@@ -135,16 +135,18 @@ class Classifier:
         rows, columns, contributions = rows[order], columns[order], contributions[order]
         rank = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
         strongest = rank < _LEARNED_EVIDENCE
-        wanted: dict[int, dict[int, float]] = {}
-        for row, column, contribution in zip(rows[strongest].tolist(), columns[strongest].tolist(),
-                                             contributions[strongest].tolist(), strict=True):
-            wanted.setdefault(row, {})[column] = contribution
-        token_columns = features.TOKEN_COLUMNS.values  # every token of this batch is there (hashed_block)
-        for row, by_column in wanted.items():
-            for token in tokens[row]:
-                contribution = by_column.get(token_columns[token])
-                if contribution is not None:
-                    named[row]["words:" + token] = contribution
+        rows, columns, contributions = rows[strongest], columns[strongest], contributions[strongest]
+        if not len(rows):
+            return
+        # hash the tokens of the rows concerned in one call, keep those whose (row, column) is a strongest one
+        wanted_rows = np.unique(rows)
+        flat = [token for row in wanted_rows.tolist() for token in tokens[row]]
+        token_rows = np.repeat(wanted_rows, [len(tokens[row]) for row in wanted_rows.tolist()])
+        token_keys = token_rows * features.N_HASHED + features.hashed_columns(flat)
+        by_key = dict(zip((rows * features.N_HASHED + columns).tolist(), contributions.tolist(), strict=True))
+        for position in np.flatnonzero(np.isin(token_keys, list(by_key))).tolist():
+            key = int(token_keys[position])
+            named[key // features.N_HASHED]["words:" + flat[position]] = by_key[key]
 
 
 def _visible(text: str | None) -> str:

@@ -77,28 +77,19 @@ def _hasher(n_features: int = N_HASHED):  # type: ignore[no-untyped-def]
     return FeatureHasher(n_features=n_features, input_type="string", alternate_sign=False)
 
 
-def _token_columns(tokens: list[str]) -> list[int]:
-    """The hashed column of each feature string, all in one call (MurmurHash3, as scikit-learn's FeatureHasher:
-    the columns ``hashed_index`` gives)."""
-    hashed = _hasher().transform([[token] for token in tokens])
-    return hashed.indices.astype(np.int64).tolist()  # one column per row, rows in order
-
-
-# feature string -> its hashed column: words and stems repeat from item to item, so each is hashed once
-TOKEN_COLUMNS: WordMemo[int] = WordMemo(_token_columns)
-
-
 def hashed_block(tokens: Sequence[list[str]]) -> sparse.csr_matrix:
-    """Binary presence of each item's word features (``analysis_features``), hashed (colliding features add up,
-    as FeatureHasher's), rows of unit length."""
-    columns = TOKEN_COLUMNS.ensure(chain.from_iterable(tokens))
-    return _unit_rows(_presence(tokens, [columns[token] for row in tokens for token in row], N_HASHED),
-                      binary=False)
+    """Binary presence of each item's word features (``analysis_features``), hashed, rows of unit length.
+    (Hashing a string in scikit-learn's C loop costs about what looking it up in a Python dict would: no memo.)"""
+    from sklearn.preprocessing import normalize
+
+    return normalize(_hasher().transform(tokens))
 
 
-def hashed_index(token: str) -> int:
-    """The column a feature string lands in."""
-    return TOKEN_COLUMNS.ensure((token,))[token]
+def hashed_columns(tokens: Sequence[str]) -> np.ndarray:
+    """The column each feature string lands in (MurmurHash3, as in ``hashed_block``), in one call."""
+    if not tokens:
+        return np.zeros(0, dtype=np.int64)
+    return _hasher().transform([[token] for token in tokens]).indices.astype(np.int64)
 
 
 def _char_columns(words: list[str]) -> list[np.ndarray]:
@@ -133,11 +124,6 @@ def char_block(words: Sequence[Sequence[str]]) -> sparse.csr_matrix:
     grams_per_item = np.bincount(np.repeat(np.arange(len(words)), words_per_item), weights=grams_per_word,
                                  minlength=len(words)).astype(np.int64)
     return _unit_rows(_presence_counts(grams_per_item, np.concatenate(per_word), N_CHAR), binary=True)
-
-
-def _presence(rows: Sequence[Sequence[object]], columns: list[int], width: int) -> sparse.csr_matrix:
-    sizes = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-    return _presence_counts(sizes, np.asarray(columns, dtype=np.int64), width)
 
 
 def _presence_counts(sizes: np.ndarray, columns: np.ndarray, width: int) -> sparse.csr_matrix:
