@@ -9,7 +9,7 @@ from typing import Any
 
 from pipeline.classify.classifier import get_classifier
 from pipeline.load import load_items
-from pipeline.models import IngestSummary, Item
+from pipeline.models import IngestSummary, Item, classified_text
 from pipeline.quarantine import quarantine_items, record_validation
 from pipeline.settings import Settings
 from pipeline.store import Warehouse
@@ -47,7 +47,7 @@ def process_chunk(wh: Warehouse, settings: Settings, items: list[Item], summary:
 
     with timed(summary.stage_seconds, "classify"):
         verdicts = get_classifier(settings.taxonomy_file, settings.model_file).classify_many(
-            [(item.title, f"{item.summary}\n{item.body}") for item in unique])
+            [(item.title, classified_text(item.summary, item.body)) for item in unique])
         relevance = {item.article_id: verdict for item, verdict in zip(unique, verdicts, strict=True)}
     with timed(summary.stage_seconds, "validate"):
         report = validate_items(unique, relevance, now, settings.warn_only_expectations)

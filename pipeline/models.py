@@ -37,6 +37,18 @@ class Item:
     story_features: dict[str, Any] | None = None  # precomputed by the parse workers (see stories.story_doc)
 
 
+def classified_text(summary: str | None, body: str | None) -> str:
+    """The text an item is judged on: its summary and its body, each once. A feed's body often is its summary
+    (or begins with it): read twice, it doubled classification's cost and every term's count, and the model is
+    trained on one text per item."""
+    summary, body = (summary or "").strip(), (body or "").strip()
+    if not body or summary.startswith(body):
+        return summary
+    if not summary or body.startswith(summary):
+        return body
+    return f"{summary}\n{body}"
+
+
 @dataclass(slots=True, frozen=True)
 class Relevance:
     """A classifier's verdict on one item."""

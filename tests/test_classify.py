@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from pipeline.classify.scorer import Scorer, get_scorer
 from pipeline.classify.taxonomy import DEFAULT_TAXONOMY, TaxonomyError, load_taxonomy
 from pipeline.cli import main
+from pipeline.models import classified_text
 from tests.conftest import shared_path
 
 CORE = {
@@ -202,3 +203,16 @@ def test_dev_set_floor_on_the_frozen_slice():
     assert report["frozen_slice"]["core"]["f1"] >= 0.70
     rows = [{"id": i.item_id, "title": i.title, "text": i.text} for i in items]
     assert all(r["evidence"] for r in classify_records(get_classifier(), rows) if r["label"] >= 1)
+
+
+@pytest.mark.parametrize(("summary", "body", "expected"), [
+    ("Drones over Aalborg.", "Drones over Aalborg.", "Drones over Aalborg."),  # a feed's body that is its summary
+    ("Drones over Aalborg.", "Drones over Aalborg. Flights resumed.", "Drones over Aalborg. Flights resumed."),
+    ("Drones over Aalborg. Flights resumed.", "Drones over Aalborg.", "Drones over Aalborg. Flights resumed."),
+    ("Teaser.", "", "Teaser."),
+    ("", "Body only.", "Body only."),
+    ("A teaser in other words.", "The full report.", "A teaser in other words.\nThe full report."),
+    (None, None, ""),
+])
+def test_an_item_is_judged_on_its_summary_and_body_each_once(summary, body, expected):
+    assert classified_text(summary, body) == expected

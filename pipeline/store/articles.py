@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.models import KnownArticle, Relevance
+from pipeline.models import KnownArticle, Relevance, classified_text
 from pipeline.store.connection import Connection, load_extension
 
 ARTICLE_SCHEMA = pa.schema([
@@ -151,22 +151,22 @@ class ArticleStore:
     def verdicts_since(self, since: datetime) -> list[StoredVerdict]:
         """Articles ingested since ``since``, oldest first, with their stored verdict (for a backtest)."""
         rows = self._con.execute(
-            "SELECT article_id, story_id, title, coalesce(summary, '') || chr(10) || coalesce(body, ''), "
-            "relevance_label, relevance_score, topics FROM articles WHERE ingested_at >= ? "
-            "ORDER BY ingested_at, article_id", [since]).fetchall()
-        return [StoredVerdict(r[0], r[1], r[2], r[3], r[4], r[5], tuple(r[6] or ())) for r in rows]
+            "SELECT article_id, story_id, title, summary, body, relevance_label, relevance_score, topics "
+            "FROM articles WHERE ingested_at >= ? ORDER BY ingested_at, article_id", [since]).fetchall()
+        return [StoredVerdict(r[0], r[1], r[2], classified_text(r[3], r[4]), r[5], r[6], tuple(r[7] or ()))
+                for r in rows]
 
     def verdict_chunks(self, since: datetime | None, chunk: int) -> Iterator[list[StoredVerdict]]:
         """Articles ingested since ``since`` (all when None), in stable order, ``chunk`` at a time."""
         last = ""
         while True:
             rows = self._con.execute(
-                "SELECT article_id, story_id, title, coalesce(summary, '') || chr(10) || coalesce(body, ''), "
-                "relevance_label FROM articles WHERE article_id > ? AND (? IS NULL OR ingested_at >= ?) "
-                "ORDER BY article_id LIMIT ?", [last, since, since, chunk]).fetchall()
+                "SELECT article_id, story_id, title, summary, body, relevance_label FROM articles "
+                "WHERE article_id > ? AND (? IS NULL OR ingested_at >= ?) ORDER BY article_id LIMIT ?",
+                [last, since, since, chunk]).fetchall()
             if not rows:
                 return
-            yield [StoredVerdict(*row) for row in rows]
+            yield [StoredVerdict(r[0], r[1], r[2], classified_text(r[3], r[4]), r[5]) for r in rows]
             last = rows[-1][0]
 
     def write_verdicts(self, verdicts: dict[str, Relevance]) -> None:

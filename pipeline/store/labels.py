@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from pipeline.models import classified_text
 from pipeline.store.connection import Connection
 
 
@@ -45,9 +46,8 @@ class LabelStore:
         rows = self._con.execute(
             """
             SELECT l.article_id, arg_max(l.label, l.labelled_at), any_value(a.title),
-                   any_value(coalesce(a.summary, '') || chr(10) || coalesce(a.body, '')), any_value(a.language),
-                   any_value(a.source_name)
+                   any_value(a.summary), any_value(a.body), any_value(a.language), any_value(a.source_name)
             FROM labels l JOIN articles a USING (article_id)
             GROUP BY l.article_id ORDER BY l.article_id
             """).fetchall()
-        return [LabelledArticle(*row) for row in rows]
+        return [LabelledArticle(r[0], r[1], r[2], classified_text(r[3], r[4]), r[5], r[6]) for r in rows]
