@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,15 +77,22 @@ class FeedParserPool:
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
-            self._pool.shutdown()
+            # a run that failed does not wait for the next chunk's parse it had started
+            self._pool.shutdown(cancel_futures=exc[0] is not None)
             self._pool = None
 
     def parse(self, jobs: list[ParseJob]) -> list[ParsedFeed]:
         """Parsed feeds in the order of ``jobs``."""
+        return self.submit(jobs)()
+
+    def submit(self, jobs: list[ParseJob]) -> Callable[[], list[ParsedFeed]]:
+        """Start parsing ``jobs`` on the pool now and return what collects them (in order), so the caller can
+        process the previous batch meanwhile. A batch too small for the pool is parsed when collected."""
         if self.workers < 2 or len(jobs) < 2 or (self._pool is None and _landed_bytes(jobs) * 4 < PARALLEL_MIN_BYTES):
-            return [parse_job(job) for job in jobs]
+            return lambda: [parse_job(job) for job in jobs]
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.workers,
                                              mp_context=multiprocessing.get_context("forkserver"),
                                              initializer=_exit_with_parent, initargs=(os.getpid(),))
-        return list(self._pool.map(parse_job, jobs, chunksize=max(1, len(jobs) // (self.workers * 8))))
+        results = self._pool.map(parse_job, jobs, chunksize=max(1, len(jobs) // (self.workers * 8)))
+        return lambda: list(results)

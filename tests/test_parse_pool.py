@@ -1,0 +1,77 @@
+"""Parsing on the process pool: the next chunk is parsed while the previous one commits, and every item is
+loaded once, as when the bodies are parsed in-process."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.feeds import parallel
+from pipeline.feeds.landing import land
+from pipeline.feeds.parallel import FeedParserPool, ParseJob, parse_job
+from pipeline.ingest import process
+from pipeline.settings import Settings
+
+FETCHED = datetime(2026, 3, 4, 8, tzinfo=UTC)
+TOPICS = ("Drones over an air base in Denmark", "NATO ministers meet in Brussels", "Baltic cable damaged",
+          "Poland orders air defence systems", "EU agrees a sanctions package")
+
+
+def _body(feed: int) -> bytes:
+    entries = "".join(
+        f"<item><title>{TOPICS[feed]}: report {n} from outlet {feed}</title>"
+        f"<link>https://outlet{feed}.example/{n}</link><guid>outlet{feed}-{n}</guid>"
+        f"<pubDate>Wed, 04 Mar 2026 0{n}:00:00 GMT</pubDate>"
+        f"<description>Report {n} of outlet {feed} on {TOPICS[feed].lower()}.</description></item>"
+        for n in range(3))
+    return f'<rss version="2.0"><channel><title>Outlet {feed}</title>{entries}</channel></rss>'.encode()
+
+
+def _land_feeds(settings: Settings) -> list[dict]:
+    outcomes = []
+    for feed in range(len(TOPICS)):
+        ref = land(settings.landing_dir, source_id=f"feed:outlet-{feed}", feed_name=f"outlet-{feed}",
+                   url=f"https://outlet{feed}.example/rss", body=_body(feed),
+                   headers={"content-type": "application/rss+xml"}, status=200, fetched_at=FETCHED)
+        outcomes.append({"source_id": ref.source_id, "feed_name": ref.feed_name, "url": ref.url, "new_url": None,
+                         "status": 200, "outcome": "changed", "error": None, "etag": None, "last_modified": None,
+                         "body_hash": ref.body_hash, "landing": ref.to_dict(), "headers": {},
+                         "polled_at": FETCHED.isoformat(), "retry_after": None, "elapsed_s": 0.0})
+    return outcomes
+
+
+@pytest.fixture
+def on_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)  # these small bodies go to the pool too
+
+
+def test_the_pool_parses_a_submitted_batch_as_in_process(settings: Settings, on_the_pool: None):
+    jobs = [
+        ParseJob(land(settings.landing_dir, source_id=f"feed:f{n}", feed_name=f"f{n}", url=f"https://f{n}.example",
+                      body=_body(n), headers={}, status=200, fetched_at=FETCHED), None, FETCHED)
+        for n in range(len(TOPICS))]
+    with FeedParserPool(workers=2) as pool:
+        collect = pool.submit(jobs)
+        assert pool._pool is not None  # started now, not when collected
+        on_pool = collect()
+    in_process = [parse_job(job) for job in jobs]
+    assert [[dataclasses.asdict(i) for i in p.items] for p in on_pool] == \
+           [[dataclasses.asdict(i) for i in p.items] for p in in_process]
+    assert sum(len(p.items) for p in on_pool) == 3 * len(TOPICS)
+
+
+def test_chunks_parsed_while_the_previous_commits_load_every_item_once(settings: Settings, on_the_pool: None):
+    chunked = settings.model_copy(update={"chunk_bodies": 2})  # five bodies: three chunks
+    outcomes = _land_feeds(chunked)
+    first = process(chunked, outcomes, include_seeds=False)
+    assert (first.items_seen, first.loaded, first.duplicates) == (15, 15, 0)
+    assert first.accounted
+    again = process(chunked, outcomes, include_seeds=False, force=True)  # the same bodies parsed again
+    assert again.loaded == 0 and again.items_seen == 15
+    with duckdb.connect(str(Path(chunked.db)), read_only=True) as con:
+        rows = con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchall()[0]
+    assert rows == (15, 15)
