@@ -127,7 +127,7 @@ def test_word_memo_holds_every_word_of_a_batch_across_a_reset():
 def test_verdicts_do_not_depend_on_what_the_word_memos_remember(classifier, monkeypatch):
     texts = [CORE[t] for t in sorted(CORE)] + [HARD_NEGATIVES[f] for f in sorted(HARD_NEGATIVES)]
     warm = [(v.score, v.label, v.evidence) for v in classifier.classify_many(texts)]
-    for memo in (features.CHAR_COLUMNS, embedding.WORD_TOKENS):
+    for memo in (features.TOKEN_COLUMNS, features.CHAR_COLUMNS, embedding.WORD_TOKENS):
         monkeypatch.setattr(memo, "limit", 5)  # every batch overflows and resets them
     small = [(v.score, v.label, v.evidence) for v in classifier.classify_many(texts)]
     assert small == warm and any(label >= 1 for _, label, _ in small)

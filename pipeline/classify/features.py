@@ -85,11 +85,19 @@ def hashed_block(tokens: Sequence[list[str]]) -> sparse.csr_matrix:
     return normalize(_hasher().transform(tokens))
 
 
+def _hash_each(tokens: list[str]) -> list[int]:
+    return _hasher().transform([[token] for token in tokens]).indices.tolist()  # one column per row, in order
+
+
+# feature string -> its column, for naming the evidence: the strongest words of an item are looked up here
+# (its words and stems recur from item to item), the rare ones hashed in one call
+TOKEN_COLUMNS: WordMemo[int] = WordMemo(_hash_each)
+
+
 def hashed_columns(tokens: Sequence[str]) -> np.ndarray:
-    """The column each feature string lands in (MurmurHash3, as in ``hashed_block``), in one call."""
-    if not tokens:
-        return np.zeros(0, dtype=np.int64)
-    return _hasher().transform([[token] for token in tokens]).indices.astype(np.int64)
+    """The column each feature string lands in (MurmurHash3, as in ``hashed_block``)."""
+    columns = TOKEN_COLUMNS.ensure(tokens)
+    return np.fromiter(map(columns.__getitem__, tokens), dtype=np.int64, count=len(tokens))
 
 
 def _char_columns(words: list[str]) -> list[np.ndarray]:

@@ -138,7 +138,8 @@ class Scorer:
         no_hits: dict[str, tuple[Term, int]] = {}
 
         weights: dict[str, float] = {}
-        hits: dict[str, list[dict[str, Any]]] = {}
+        # per group: (term, where, count, contribution); made into evidence dicts only for the groups that fire
+        hits: dict[str, list[tuple[str, str, int, float]]] = {}
         in_title_any: set[str] = set()
         title_weights = [0.0] * n_groups
         text_weights = [0.0] * n_groups
@@ -160,8 +161,7 @@ class Scorer:
                 if text_hit:
                     text_weights[group_no] += term.weight
                 count = (title_hit[1] if title_hit else 0) + (text_hit[1] if text_hit else 0)
-                evidence.append({"term": term_text, "where": where, "count": count,
-                                 "weight": round(contribution, 3)})
+                evidence.append((term_text, where, count, contribution))
             if evidence:
                 weights[group.name] = total
                 hits[group.name] = evidence
@@ -191,11 +191,13 @@ class Scorer:
 
         evidence_out: list[dict[str, Any]] = []
         for topic in fired_topics:
-            for hit in hits[topic.name]:
-                evidence_out.append({"topic": topic.name, **hit})
+            for term_text, where, count, contribution in hits[topic.name]:
+                evidence_out.append({"topic": topic.name, "term": term_text, "where": where, "count": count,
+                                     "weight": round(contribution, 3)})
         for negative in fired_negatives:
-            for hit in hits[negative.name]:
-                evidence_out.append({"negative": negative.name, "damped": damped, **hit})
+            for term_text, where, count, contribution in hits[negative.name]:
+                evidence_out.append({"negative": negative.name, "damped": damped, "term": term_text,
+                                     "where": where, "count": count, "weight": round(contribution, 3)})
         if fired_topics and any(t.requires for t in fired_topics):
             evidence_out.append({"rule": "requires", "contexts": sorted(fired_contexts)})
         topics = tuple(t.name for t in sorted(fired_topics, key=lambda t: (-weights[t.name], t.name)))
