@@ -358,7 +358,8 @@ class StoryIndex:
         if len(keys) > MAX_CANDIDATES:  # thousands of near-identical items: the most recent ones suffice
             keys = np.sort(keys)[-MAX_CANDIDATES:]
         digest = np.asarray(minhash.digest(), dtype=np.uint32)
-        estimated = (self._digests[keys] == digest).mean(axis=1)  # MinHash estimate of each candidate's Jaccard
+        # MinHash estimate of each candidate's Jaccard (count_nonzero: a bool mean converts to float first)
+        estimated = np.count_nonzero(self._digests[keys] == digest, axis=1) / LSH_PERMUTATIONS
         keep = estimated >= LSH_PREFILTER
         keys, estimated = keys[keep], estimated[keep]
         order = np.lexsort((keys, -estimated))[:MAX_CONFIRMATIONS]
