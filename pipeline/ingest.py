@@ -125,12 +125,11 @@ def _process_bodies(wh: Warehouse, settings: Settings, jobs: list[ParseJob], ext
                     summary: IngestSummary, now: datetime, body_done: BodyDone) -> None:
     """Parse landed bodies and commit them ``chunk_bodies`` at a time, one transaction each, so memory stays
     bounded however big the run (at most two chunks: the pool parses the next while this one commits); one
-    story index serves the whole run. ``body_done`` records each body's
-    feed inside its chunk's transaction (given the items newly loaded per source). A chunk that lost a write
-    conflict on a lake is redone whole: the run's counters are restored and the story index reloaded."""
-    stories = [StoryIndex()]
+    story index serves the whole run. ``body_done`` records each body's feed inside its chunk's transaction
+    (given the items newly loaded per source). A chunk that lost a write conflict on a lake is redone whole:
+    the run's counters are restored and the story index reloaded."""
     with _few_collections():
-        _commit_chunks(wh, settings, jobs, extra_items, summary, now, body_done, stories)
+        _commit_chunks(wh, settings, jobs, extra_items, summary, now, body_done)
 
 
 @contextmanager
@@ -148,7 +147,8 @@ def _few_collections() -> Iterator[None]:
 
 
 def _commit_chunks(wh: Warehouse, settings: Settings, jobs: list[ParseJob], extra_items: list[Item],
-                   summary: IngestSummary, now: datetime, body_done: BodyDone, stories: list[StoryIndex]) -> None:
+                   summary: IngestSummary, now: datetime, body_done: BodyDone) -> None:
+    stories = [StoryIndex()]  # replaced whole when a chunk is redone
     chunks = [jobs[start:start + settings.chunk_bodies] for start in range(0, max(len(jobs), 1), settings.chunk_bodies)]
     with FeedParserPool() as parser:
         pending = parser.submit(chunks[0])

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -91,6 +91,16 @@ def _word_memo(language: str) -> dict[str, tuple[str, float]]:
 
 
 _WORD_MEMO_LIMIT = 400_000
+_Value = TypeVar("_Value")
+
+
+def _remember(memo: dict[str, _Value], word: str, value: _Value) -> _Value:
+    """Store a word's value in a per-language memo, which forgets everything when full (the vocabulary of
+    current news refills it)."""
+    if len(memo) >= _WORD_MEMO_LIMIT:
+        memo.clear()
+    memo[word] = value
+    return value
 
 
 def _weighted_stems(text: str, language: str) -> dict[str, float]:
@@ -101,9 +111,7 @@ def _weighted_stems(text: str, language: str) -> dict[str, float]:
     for word in _WORD.findall(text.lower().replace("’", "'")):
         info = memo.get(word)
         if info is None:
-            if len(memo) >= _WORD_MEMO_LIMIT:
-                memo.clear()
-            info = memo[word] = _stem_and_weight(word, language)
+            info = _remember(memo, word, _stem_and_weight(word, language))
         key, weight = info
         if weight > out.get(key, 0.0):
             out[key] = weight
@@ -190,9 +198,7 @@ def named_entities(text: str, language: str) -> frozenset[str]:
         word = match.group()
         key = memo.get(word)
         if key is None:
-            if len(memo) >= _WORD_MEMO_LIMIT:
-                memo.clear()
-            key = memo[word] = _entity_key(word, language)
+            key = _remember(memo, word, _entity_key(word, language))
         if key:
             out.add(key)
     return frozenset(out)

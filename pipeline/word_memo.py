@@ -30,6 +30,3 @@ class WordMemo(Generic[Value]):
         missing.sort()  # the same batch computes the same way whatever the set's order
         self.values.update(zip(missing, self._compute(missing), strict=True))
         return self.values
-
-    def __len__(self) -> int:
-        return len(self.values)

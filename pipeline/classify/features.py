@@ -127,27 +127,14 @@ def char_block(words: Sequence[Sequence[str]]) -> sparse.csr_matrix:
     per_word = [cache[word] for row in words for word in row]
     if not per_word:
         return sparse.csr_matrix((len(words), N_CHAR), dtype=np.float32)
-    words_per_item = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-    grams_per_word = np.fromiter(map(len, per_word), dtype=np.int64, count=len(per_word))
-    grams_per_item = np.bincount(np.repeat(np.arange(len(words)), words_per_item), weights=grams_per_word,
-                                 minlength=len(words)).astype(np.int64)
-    return _unit_rows(_presence_counts(grams_per_item, np.concatenate(per_word), N_CHAR), binary=True)
-
-
-def _presence_counts(sizes: np.ndarray, columns: np.ndarray, width: int) -> sparse.csr_matrix:
-    """A rows x ``width`` matrix counting each row's columns (row k owns the next ``sizes[k]`` columns)."""
-    item_of = np.repeat(np.arange(len(sizes)), sizes)
-    return sparse.csr_matrix((np.ones(len(columns), dtype=np.float32), (item_of, columns)),
-                             shape=(len(sizes), width))
-
-
-def _unit_rows(matrix: sparse.csr_matrix, binary: bool) -> sparse.csr_matrix:
-    """Rows scaled to unit length; with ``binary``, counts become presence first."""
-    if binary:
-        matrix.data[:] = 1.0
-    row_of = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    norms = np.sqrt(np.bincount(row_of, weights=matrix.data.astype(np.float64) ** 2, minlength=matrix.shape[0]))
-    matrix.data /= norms[row_of].astype(np.float32)
+    word_rows = np.repeat(np.arange(len(words)), np.fromiter(map(len, words), dtype=np.int64, count=len(words)))
+    sizes = np.fromiter(map(len, per_word), dtype=np.int64, count=len(per_word))
+    columns = np.concatenate(per_word)
+    matrix = sparse.csr_matrix((np.ones(len(columns), dtype=np.float32), (np.repeat(word_rows, sizes), columns)),
+                               shape=(len(words), N_CHAR))
+    matrix.data[:] = 1.0  # presence, not counts (the constructor summed repeated n-grams)
+    counts = np.diff(matrix.indptr)
+    matrix.data /= np.repeat(np.sqrt(np.maximum(counts, 1)), counts).astype(np.float32)
     return matrix
 
 
