@@ -216,3 +216,50 @@ def test_dev_set_floor_on_the_frozen_slice():
 ])
 def test_an_item_is_judged_on_its_summary_and_body_each_once(summary, body, expected):
     assert classified_text(summary, body) == expected
+
+
+_MINIMAL_TAXONOMY = '''
+version = "test"
+[scoring]
+title_boost = 2.0
+negative_factor = 0.35
+negative_unless = []
+core_threshold = 3.0
+related_threshold = 2.0
+[contexts.europe]
+[contexts.europe.terms]
+"baltic" = 1
+[topics.hybrid]
+level = 2
+requires = [["europe"]]
+min_terms = 2
+{strong}
+[topics.hybrid.terms]
+"sabota*" = 1.5
+"sabotage" = 2
+"undersea cable*" = 2
+"drone*" = 1
+'''
+
+
+def _scorer(tmp_path: Path, strong: str = "") -> Scorer:
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(_MINIMAL_TAXONOMY.format(strong=strong), encoding="utf-8")
+    return Scorer(load_taxonomy(path))
+
+
+def test_a_word_counts_once_per_group_through_its_most_specific_term(tmp_path):
+    # "sabotage" matches both "sabota*" and "sabotage": one word must not pass min_terms = 2 on its own
+    scorer = _scorer(tmp_path)
+    alone = scorer.analyse("Sabotage suspected in the Baltic", "")
+    assert alone.relevance.label == 0
+    assert [e["term"] for e in scorer.analyse("Sabotage and drones over the Baltic", "").relevance.evidence
+            if e.get("topic")] == ["drone*", "sabotage"]
+
+
+def test_a_strong_term_meets_min_terms_alone_but_a_weak_one_does_not(tmp_path):
+    scorer = _scorer(tmp_path, "strong_term = 2")
+    assert scorer.analyse("Undersea cable damaged in the Baltic", "").relevance.label == 2
+    assert scorer.analyse("Drones seen over the Baltic", "").relevance.label == 0
+    # a strong term found only in the body is still not enough: one body mention is not what an item is about
+    assert scorer.analyse("Baltic news", "An undersea cable was mentioned.").relevance.label == 0

@@ -14,7 +14,7 @@ from pipeline.classify import features
 from pipeline.classify.classifier import get_classifier
 from pipeline.classify.model import RelevanceModel
 from pipeline.classify.scorer import get_scorer
-from pipeline.classify.train import LabelledItem, is_frozen, train
+from pipeline.classify.train import LabelledItem, cross_validate, is_frozen, train, week_groups
 from pipeline.cli import main
 from pipeline.word_memo import WordMemo
 from tests.test_classify import CORE, HARD_NEGATIVES, RELATED
@@ -155,6 +155,23 @@ def test_frozen_slice_is_never_trained_on():
     assert model.trained_on["items"] == sum(1 for i in items if not is_frozen(i.item_id)) < len(items)
 
 
+def test_time_grouped_cross_validation_keeps_each_week_on_one_side():
+    items = [LabelledItem(i.item_id, i.title, i.text, i.label, i.language, i.source, i.origin,
+                          published=f"2026-01-{1 + 7 * (n % 4) + n % 3:02d}T12:00:00+00:00")
+             for n, i in enumerate(_fixture_items())]
+    dated = [LabelledItem(day, "t", "", 0, "en", "own", "own", published=day)
+             for day in ("2026-01-01T23:00:00Z", "2026-01-04", "2026-01-05", "soon")]
+    assert week_groups(dated) == ["2026-W01", "2026-W01", "2026-W02", "item:own:soon"]
+    # four weeks cannot make five folds: said so, not silently split at random
+    assert "skipped" in cross_validate(get_scorer(), items, by_week=True)
+    items += [LabelledItem(f"late-{i.item_id}", i.title, i.text, i.label, i.language, i.source, i.origin,
+                           published="2026-02-20T08:00:00Z") for i in items[:20]]
+    report = cross_validate(get_scorer(), items, by_week=True)
+    assert report["grouped_by"] == "publication week" and report["items"] == sum(
+        1 for i in items if not is_frozen(i.item_id))
+    assert 0.0 <= report["relevant"]["f1"] <= 1.0
+
+
 def test_saved_model_round_trips(tmp_path: Path):
     model = train(get_scorer(), _fixture_items())
     model.save(tmp_path / "m.npz")
@@ -264,12 +281,26 @@ GERMAN_POLISH_TOPICS = {
     "pl_greenland": ("Trump znów chce przejąć Grenlandię, Dania wzywa sojuszników z NATO",
                      "Amerykańscy żołnierze w bazie Pituffik, Arktyka coraz ważniejsza dla bezpieczeństwa.",
                      "arctic"),
+    "de_grid_attack": ("Anschlag auf das Stromnetz: Tausende Haushalte in Brandenburg ohne Strom",
+                       "Unbekannte legten Feuer an einer Leitung; der Staatsschutz prüft, ob Sabotage vorliegt.",
+                       "hybrid_threats"),
+    "pl_fibre_cable": ("Uszkodzony światłowód na dnie Bałtyku, Estonia bada statek",
+                       "Służby sprawdzają, czy kabel przecięła kotwica jednostki płynącej z Rosji.",
+                       "hybrid_threats"),
+    "de_defence_firm": ("Hensoldt übernimmt Werk in Sachsen und baut Radare für die Flugabwehr",
+                        "Der Rüstungskonzern will bis 2027 die Produktion verdoppeln.",
+                        "defence_industry"),
+    "pl_military_qualification": ("Kwalifikacja wojskowa 2027: wezwania trafią do 230 tys. osób",
+                                  "Komisje lekarskie w całej Polsce ocenią zdolność do służby wojskowej.",
+                                  "european_defence_national"),
 }
 GERMAN_POLISH_NOT_RELEVANT = {
     "pl_nuclear_power": ("Polska elektrownia jądrowa: rusza budowa na Pomorzu",
                          "Energetyka jądrowa ma zapewnić tani prąd, reaktory dostarczy firma Westinghouse."),
     "de_holiday_baltic": ("Urlaub an der Ostsee: Die schönsten Strände für Familien",
                           "Von Usedom bis Rügen locken Sandstrände, Fischbrötchen und Radwege."),
+    "de_storm_outage": ("Sturm legt Stromnetz lahm: Tausende Haushalte in Bayern ohne Strom",
+                        "Umgestürzte Bäume beschädigten mehrere Leitungen, die Netzbetreiber reparieren."),
 }
 
 

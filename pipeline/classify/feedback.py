@@ -47,7 +47,8 @@ def warehouse_labelled(settings: Settings) -> list[LabelledItem]:
     with open_warehouse(settings) as wh:
         rows = wh.labels.current()
     return [LabelledItem(item_id=row.article_id, title=row.title, text=row.text, label=row.label,
-                         language=row.language or "unknown", source=row.source_name, origin="warehouse")
+                         language=row.language or "unknown", source=row.source_name, origin="warehouse",
+                         published=row.published.isoformat() if row.published else "")
             for row in rows]
 
 

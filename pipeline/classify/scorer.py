@@ -43,6 +43,9 @@ class _Index:
             if length > len(token):
                 break
             found.extend(self.prefix.get(token[:length], ()))
+        # per group, the most specific term first (most words, then the longest pattern): ``_find_terms`` takes
+        # only the first that matches, so a word counts once per group ("sabotage" is not also "sabota*")
+        found.sort(key=lambda candidate: (candidate[0], -len(candidate[1].words), -len(candidate[1].text)))
         if len(self.cache) >= _CACHE_WORDS:
             self.cache.clear()
         self.cache[token] = found
@@ -73,7 +76,10 @@ def _find_terms(index: _Index, tokens: list[str]) -> dict[int, dict[str, tuple[T
         candidates = cache.get(token)
         if candidates is None:
             candidates = index.candidates(token)
+        matched_group = -1
         for group_no, term in candidates:
+            if group_no == matched_group:
+                continue  # this word already counted for the group through a more specific term
             rest = term.rest
             if rest:
                 if position + len(rest) >= n_tokens:
@@ -86,6 +92,7 @@ def _find_terms(index: _Index, tokens: list[str]) -> dict[int, dict[str, tuple[T
                         break
                 if not matched:
                     continue
+            matched_group = group_no
             hits = found.get(group_no)
             if hits is None:
                 hits = found[group_no] = {}
@@ -169,8 +176,12 @@ class Scorer:
                     in_title_any.add(group.name)
 
         def enough_terms(topic: Group) -> bool:
-            distinct = len(hits.get(topic.name, ()))
-            return distinct >= topic.min_terms and (distinct >= 2 or topic.name in in_title_any)
+            found = hits.get(topic.name, ())
+            distinct = len(found)
+            strong = topic.strong_term > 0 and any(  # the term's own weight, before any title boost
+                contribution / (tax.title_boost if where != "text" else 1.0) >= topic.strong_term
+                for _, where, _, contribution in found)
+            return (distinct >= topic.min_terms or strong) and (distinct >= 2 or topic.name in in_title_any)
 
         fired_contexts = {g.name for g in tax.contexts if weights.get(g.name, 0.0) >= g.min_weight}
         present = fired_contexts | {t.name for t in tax.topics

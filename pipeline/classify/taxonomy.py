@@ -36,6 +36,9 @@ class Group:
     requires: tuple[tuple[str, ...], ...] = ()  # each inner tuple: at least one of these contexts must fire
     min_weight: float = 1.0
     min_terms: int = 1  # distinct terms needed (a topic never fires on one term found only in the body)
+    # a term at least this heavy is unambiguous alone ("undersea cable", "GPS jamming"): it meets min_terms by
+    # itself, while ambiguous words ("drone", "airport") still need a second term; 0: no such exception
+    strong_term: float = 0.0
     description: str = ""
     display: str = ""  # the name readers see (digest sections and chips)
 
@@ -101,7 +104,7 @@ def _parse_groups(kind: str, raw: object, context_names: set[str] | None) -> tup
         groups.append(Group(
             name=name, terms=_parse_terms(owner, spec.get("terms")), level=level, requires=requires,
             min_weight=float(spec.get("min_weight", 1.0)), min_terms=int(spec.get("min_terms", 1)),
-            description=str(spec.get("description", "")),
+            strong_term=float(spec.get("strong_term", 0.0)), description=str(spec.get("description", "")),
             display=str(spec.get("display") or name.replace("_", " ").capitalize()),
         ))
     return tuple(groups)

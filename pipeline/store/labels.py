@@ -25,6 +25,7 @@ class LabelledArticle:
     text: str
     language: str | None
     source_name: str
+    published: datetime | None = None  # published, else ingested: groups a week's news in time-grouped CV
 
 
 class LabelStore:
@@ -46,8 +47,10 @@ class LabelStore:
         rows = self._con.execute(
             """
             SELECT l.article_id, arg_max(l.label, l.labelled_at), any_value(a.title),
-                   any_value(a.summary), any_value(a.body), any_value(a.language), any_value(a.source_name)
+                   any_value(a.summary), any_value(a.body), any_value(a.language), any_value(a.source_name),
+                   any_value(coalesce(a.published_at, a.ingested_at))
             FROM labels l JOIN articles a USING (article_id)
             GROUP BY l.article_id ORDER BY l.article_id
             """).fetchall()
-        return [LabelledArticle(r[0], r[1], r[2], classified_text(r[3], r[4]), r[5], r[6]) for r in rows]
+        return [LabelledArticle(r[0], r[1], r[2], classified_text(r[3], r[4]), r[5], r[6], r[7])
+                for r in rows]
