@@ -103,7 +103,7 @@ def pair_features(a: StoryDoc, b: StoryDoc, cosine: float | None = None) -> list
                 rarest = weight if weight > rarest else rarest
     union = a.total + b.total - inter
     shared_entities = len(a.entities & b.entities)
-    title_a, title_b = _title_entities(a), _title_entities(b)
+    title_a, title_b = title_entities(a), title_entities(b)
     hours = abs((a.seen_at - b.seen_at).total_seconds()) / 3600
     kinds = {a.page_kind, b.page_kind}
     return [
@@ -154,7 +154,7 @@ def _unit(doc: StoryDoc) -> np.ndarray | None:
     return doc.unit
 
 
-def _title_entities(doc: StoryDoc) -> frozenset[str]:
+def title_entities(doc: StoryDoc) -> frozenset[str]:
     """The names that also appear among the title's words (the headline's who and where), once per document."""
     if doc.title_names is None:
         stems = " ".join(doc.title_tokens)

@@ -231,3 +231,29 @@ def test_a_documents_words_are_its_title_and_text_read_together():
     together = _weighted_stems(f"{title} {text}", "en")
     assert list(doc.tokens.items()) == list(together.items()) and doc.total == pytest.approx(sum(together.values()))
     assert doc.title_tokens == _weighted_stems(title, "en") and doc.text_tokens == _weighted_stems(text, "en")
+
+
+def test_a_name_in_both_headlines_makes_a_candidate_where_the_words_do_not():
+    # a Polish and an English report of one arrest: their words differ, the suspect's and the town's names do not
+    records = [
+        record(1, "Hrycenko zatrzymany w Przemyślu",
+               "Prokuratura zarzuca mężczyźnie szpiegostwo na rzecz Rosji: fotografował węzły kolejowe, magazyny "
+               "paliwa i konwoje wojskowe jadące na Ukrainę, a zdjęcia wysyłał przez komunikator.", 0,
+               "pl.example", "pl"),
+        record(2, "Hrycenko held in Przemyśl",
+               "Investigators accuse the man of photographing freight yards, fuel depots and army convoys bound for "
+               "the border, then sending the pictures abroad through a messaging app.", 5, "en.example"),
+        record(3, "Hrycenko case: prosecutors widen the inquiry", "More suspects are named.", 24 * 9),
+        record(4, "Bakery chain opens ten new shops", "The family firm plans new outlets by the summer.", 6)]
+    polish, english, later, unrelated = item_story_docs([record_to_item(r, n) for n, r in enumerate(records)], T0)
+    index = StoryIndex()
+    for doc in (polish, later, unrelated):
+        index.add(doc)
+    minhash = index._minhash(english)
+    by_words = [key for lsh in index._by_day.values() for key in lsh.query(minhash)]
+    assert 0 not in by_words  # too few shared shingles for the LSH's bands
+    keys = index._candidates(english, minhash).tolist()
+    assert 0 in keys  # the Polish report, through the names in both titles
+    assert 1 not in keys  # nine days later: beyond the reach of one story
+    assert 2 not in keys  # no shared name, no shared word
+    assert len(set(stories_of(records[:2]))) == 1  # and the pair model then puts them in one story
