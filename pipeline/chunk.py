@@ -45,10 +45,13 @@ def process_chunk(wh: Warehouse, settings: Settings, items: list[Item], summary:
     if not unique:
         return {}
 
-    with timed(summary.stage_seconds, "classify"):
-        verdicts = get_classifier(settings.taxonomy_file, settings.model_file).classify_many(
-            [(item.title, classified_text(item.summary, item.body)) for item in unique])
-        relevance = {item.article_id: verdict for item, verdict in zip(unique, verdicts, strict=True)}
+    with timed(summary.stage_seconds, "classify"):  # what the parse workers did not classify already
+        relevance = {item.article_id: item.relevance for item in unique if item.relevance is not None}
+        todo = [item for item in unique if item.relevance is None]
+        if todo:
+            verdicts = get_classifier(settings.taxonomy_file, settings.model_file).classify_many(
+                [(item.title, classified_text(item.summary, item.body)) for item in todo])
+            relevance.update((item.article_id, verdict) for item, verdict in zip(todo, verdicts, strict=True))
     with timed(summary.stage_seconds, "validate"):
         report = validate_items(unique, relevance, now, settings.warn_only_expectations)
         if report.data_docs:

@@ -150,7 +150,7 @@ def _commit_chunks(wh: Warehouse, settings: Settings, jobs: list[ParseJob], extr
                    summary: IngestSummary, now: datetime, body_done: BodyDone) -> None:
     stories = [StoryIndex()]  # replaced whole when a chunk is redone
     chunks = [jobs[start:start + settings.chunk_bodies] for start in range(0, max(len(jobs), 1), settings.chunk_bodies)]
-    with FeedParserPool() as parser:
+    with FeedParserPool(classify_with=(settings.taxonomy_file, settings.model_file)) as parser:
         pending = parser.submit(chunks[0])
         for number, chunk in enumerate(chunks):
             with timed(summary.stage_seconds, "parse"):  # what is left to wait for: parsing overlaps the commit

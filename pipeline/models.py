@@ -35,6 +35,7 @@ class Item:
     flags: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
     story_features: dict[str, Any] | None = None  # precomputed by the parse workers (see stories.story_doc)
+    relevance: Relevance | None = None  # the classifier's verdict, when the parse workers computed it
 
 
 def classified_text(summary: str | None, body: str | None) -> str:
@@ -74,6 +75,7 @@ def item_to_json(item: Item) -> dict[str, Any]:
     """An item as kept whole in quarantine (story features are derived and recomputed on replay)."""
     data = asdict(item)
     data.pop("story_features", None)
+    data.pop("relevance", None)
     for key in ("published_at", "updated_at"):
         if data[key] is not None:
             data[key] = data[key].isoformat()

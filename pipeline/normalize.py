@@ -156,7 +156,7 @@ def renormalize(item: Item) -> Item:
     summary = clean_text(item.summary)
     body = clean_text(item.body) if item.body else summary
     return replace(item, title=title, summary=summary, body=body, canonical_url=canonical_url(item.url),
-                   content_hash=content_hash(title, body), story_features=None)
+                   content_hash=content_hash(title, body), story_features=None, relevance=None)
 
 
 def to_utc(value: datetime) -> datetime:

@@ -75,3 +75,35 @@ def test_chunks_parsed_while_the_previous_commits_load_every_item_once(settings:
     with duckdb.connect(str(Path(chunked.db)), read_only=True) as con:
         rows = con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchall()[0]
     assert rows == (15, 15)
+
+
+def test_the_pool_classifies_what_it_parses_as_the_main_process_would(settings: Settings, on_the_pool: None):
+    from pipeline.classify.classifier import get_classifier
+    from pipeline.models import classified_text
+
+    jobs = [
+        ParseJob(land(settings.landing_dir, source_id=f"feed:f{n}", feed_name=f"f{n}", url=f"https://f{n}.example",
+                      body=_body(n), headers={}, status=200, fetched_at=FETCHED), None, FETCHED)
+        for n in range(len(TOPICS))]
+    with FeedParserPool(workers=2, classify_with=(None, None)) as pool:
+        on_pool = pool.parse(jobs)
+    items = [item for parsed in on_pool for item in parsed.items]
+    expected = get_classifier().classify_many([(i.title, classified_text(i.summary, i.body)) for i in items])
+    assert [item.relevance for item in items] == expected
+    assert any(verdict.label >= 1 for verdict in expected)
+    # parsed in-process, nothing is classified: the caller classifies only what is new
+    assert all(item.relevance is None for item in parse_job(jobs[0]).items)
+
+
+def test_a_run_loads_the_verdicts_the_pool_computed(settings: Settings, on_the_pool: None,
+                                                     monkeypatch: pytest.MonkeyPatch):
+    from pipeline import chunk
+
+    asked: list[object] = []  # the workers are other processes: this records the main process's calls only
+    monkeypatch.setattr(chunk, "get_classifier", lambda *args: asked.append(args))
+    summary = process(settings, _land_feeds(settings), include_seeds=False)  # one chunk of five bodies
+    assert asked == []  # the main process had nothing left to classify
+    with duckdb.connect(str(Path(settings.db)), read_only=True) as con:
+        labelled = con.execute("SELECT count(*) FROM articles WHERE relevance_label >= 1 AND classifier_version "
+                               "IS NOT NULL").fetchall()[0][0]
+    assert labelled == summary.relevant > 0
