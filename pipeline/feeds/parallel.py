@@ -84,8 +84,8 @@ class FeedParserPool:
 
     ``classify_with``: the pool's workers also classify what they parse. The run's main process, which assigns
     stories and loads, is the busier side (before, at 100k items, it waited for the parsers 7 % of the time),
-    and a verdict needs no shared state. A batch parsed in-process is not classified here: the caller classifies only the
-    items that are new, so a run with nothing new never loads the model."""
+    and a verdict needs no shared state. A batch parsed in-process is not classified here: the caller
+    classifies only the items that are new, so a run with nothing new never loads the model."""
 
     def __init__(self, workers: int | None = None, classify_with: ClassifierFiles | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
