@@ -148,13 +148,14 @@ class Scorer:
         # per group: (term, where, count, contribution); made into evidence dicts only for the groups that fire
         hits: dict[str, list[tuple[str, str, int, float]]] = {}
         in_title_any: set[str] = set()
+        heaviest: dict[str, float] = {}  # per group, its heaviest matched term's own weight (for strong_term)
         title_weights = [0.0] * n_groups
         text_weights = [0.0] * n_groups
         for group_no in sorted(in_title.keys() | in_text.keys()):
             group = self._groups[group_no]
             title_terms = in_title.get(group_no, no_hits)
             text_terms = in_text.get(group_no, no_hits)
-            total = 0.0
+            total = heaviest_term = 0.0
             evidence = []
             for term_text in sorted(title_terms.keys() | text_terms.keys()):
                 title_hit = title_terms.get(term_text)
@@ -163,6 +164,7 @@ class Scorer:
                 where = "title+text" if title_hit and text_hit else "title" if title_hit else "text"
                 contribution = term.weight * (tax.title_boost if title_hit else 1.0)
                 total += contribution
+                heaviest_term = max(heaviest_term, term.weight)
                 if title_hit:
                     title_weights[group_no] += term.weight
                 if text_hit:
@@ -172,15 +174,13 @@ class Scorer:
             if evidence:
                 weights[group.name] = total
                 hits[group.name] = evidence
+                heaviest[group.name] = heaviest_term
                 if title_terms:
                     in_title_any.add(group.name)
 
         def enough_terms(topic: Group) -> bool:
-            found = hits.get(topic.name, ())
-            distinct = len(found)
-            strong = topic.strong_term > 0 and any(  # the term's own weight, before any title boost
-                contribution / (tax.title_boost if where != "text" else 1.0) >= topic.strong_term
-                for _, where, _, contribution in found)
+            distinct = len(hits.get(topic.name, ()))
+            strong = 0 < topic.strong_term <= heaviest.get(topic.name, 0.0)
             return (distinct >= topic.min_terms or strong) and (distinct >= 2 or topic.name in in_title_any)
 
         fired_contexts = {g.name for g in tax.contexts if weights.get(g.name, 0.0) >= g.min_weight}
