@@ -126,7 +126,9 @@ def test_bundled_taxonomy_is_valid_and_versioned():
 @pytest.mark.parametrize(("snippet", "message"), [
     ('[topics.x]\nlevel = 3\n[topics.x.terms]\n"nato" = 1\n', "level must be 1"),
     ('[topics.x]\nlevel = 2\nrequires = [["nowhere"]]\n[topics.x.terms]\n"nato" = 1\n', "unknown context"),
-    ('[topics.x]\nlevel = 2\n[topics.x.terms]\n"*bad" = 1\n', "must be words"),
+    ('[topics.x]\nlevel = 2\n[topics.x.terms]\n"na*to" = 1\n', "must be words"),
+    ('[topics.x]\nlevel = 2\n[topics.x.terms]\n"*bad" = 1\n', "compound-part term"),
+    ('[topics.x]\nlevel = 2\n[topics.x.terms]\n"*drohne* angriff" = 1\n', "compound-part term"),
     ('[topics.x]\nlevel = 2\n[topics.x.terms]\n"nato" = "heavy"\n', "must be a number"),
     ("not toml at all [", "bad.toml"),
 ])
@@ -239,6 +241,7 @@ min_terms = 2
 "sabotage" = 2
 "undersea cable*" = 2
 "drone*" = 1
+"*drohne*" = 1
 '''
 
 
@@ -263,3 +266,12 @@ def test_a_strong_term_meets_min_terms_alone_but_a_weak_one_does_not(tmp_path):
     assert scorer.analyse("Drones seen over the Baltic", "").relevance.label == 0
     # a strong term found only in the body is still not enough: one body mention is not what an item is about
     assert scorer.analyse("Baltic news", "An undersea cable was mentioned.").relevance.label == 0
+
+
+def test_a_compound_part_matches_inside_a_closed_compound_once_per_word(tmp_path):
+    scorer = _scorer(tmp_path)
+    evidence = scorer.analyse("Kampfdrohnen und Sabotage an der Baltic-Küste", "").relevance.evidence
+    assert {e["term"] for e in evidence if e.get("topic")} == {"*drohne*", "sabotage"}
+    # "Drohnen" is both "drone*"-free German and a compound part: the word still counts once for the group
+    assert scorer.analyse("Drohnen gesichtet, Baltic", "").relevance.label == 0
+    assert scorer.analyse("Aufklärungsdrohne über der Baltic", "").relevance.label == 0

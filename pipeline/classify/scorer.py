@@ -1,7 +1,8 @@
 """Deterministic, explainable relevance scoring against a taxonomy.
 
 Text is tokenised once; terms are looked up word by word through an index keyed by each term's first word
-(exact or prefix), so the cost per item grows with its length, not with the size of the taxonomy."""
+(exact or prefix; the few compound parts are searched inside each distinct word once, then remembered), so the
+cost per item grows with its length, not with the size of the taxonomy."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class _Index:
     exact: dict[str, list[tuple[int, Term]]] = field(default_factory=lambda: defaultdict(list))
     prefix: dict[str, list[tuple[int, Term]]] = field(default_factory=lambda: defaultdict(list))
     prefix_lengths: tuple[int, ...] = ()
+    parts: list[tuple[str, int, Term]] = field(default_factory=list)  # "*drohne*": a piece of a compound word
     # token -> its candidate terms: news vocabulary repeats, so each distinct word is looked up once
     cache: dict[str, list[tuple[int, Term]]] = field(default_factory=dict)
 
@@ -43,6 +45,7 @@ class _Index:
             if length > len(token):
                 break
             found.extend(self.prefix.get(token[:length], ()))
+        found.extend((group_no, term) for part, group_no, term in self.parts if part in token)
         # per group, the most specific term first (most words, then the longest pattern): ``_find_terms`` takes
         # only the first that matches, so a word counts once per group ("sabotage" is not also "sabota*")
         found.sort(key=lambda candidate: (candidate[0], -len(candidate[1].words), -len(candidate[1].text)))
@@ -58,7 +61,9 @@ def _build_index(groups: tuple[Group, ...]) -> _Index:
     for group_no, group in enumerate(groups):
         for term in group.terms:
             first = term.words[0]
-            if first.endswith("*"):
+            if first.startswith("*"):
+                index.parts.append((first.strip("*"), group_no, term))
+            elif first.endswith("*"):
                 index.prefix[first[:-1]].append((group_no, term))
                 lengths.add(len(first) - 1)
             else:

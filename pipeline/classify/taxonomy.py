@@ -11,6 +11,10 @@ from pathlib import Path
 
 DEFAULT_TAXONOMY = Path(__file__).with_name("taxonomy.toml")
 _TERM = re.compile(r"^[\w*]+(?: [\w*]+)*$", re.UNICODE)
+# "*drohne*": a part of a closed compound, anywhere in a word (German writes "Kampfdrohnen", "Flugabwehrsystem",
+# "Russlandsanktionen" as one word, so a prefix alone misses the head). Long parts only: short ones match by chance.
+COMPOUND_PART_MIN = 5
+_COMPOUND_PART = re.compile(rf"^\*\w{{{COMPOUND_PART_MIN},}}\*$", re.UNICODE)
 
 
 class TaxonomyError(ValueError):
@@ -72,7 +76,11 @@ def _parse_terms(owner: str, raw: object) -> tuple[Term, ...]:
     terms = []
     for phrase, weight in raw.items():
         text = " ".join(str(phrase).lower().split())
-        if not _TERM.match(text) or text.startswith("*"):
+        compound_part = bool(_COMPOUND_PART.match(text))
+        if text.startswith("*") and not compound_part:
+            raise TaxonomyError(f"{owner}: compound-part term {phrase!r} must be one word written *part* with at "
+                                f"least {COMPOUND_PART_MIN} letters between the stars")
+        if not _TERM.match(text) or (not compound_part and any("*" in w[:-1] for w in text.split())):
             raise TaxonomyError(f"{owner}: term {phrase!r} must be words, optionally ending in *")
         if any(w.endswith("*") and len(w) < 4 for w in text.split()):
             raise TaxonomyError(f"{owner}: prefix term {phrase!r} needs at least 3 letters before *")
