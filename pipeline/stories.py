@@ -35,6 +35,8 @@ from pipeline.story_pairs import (
 WINDOW = timedelta(days=7)
 STORY_MAX_GAP = timedelta(days=2)
 SAME_TITLE_GAP = timedelta(days=3)
+SYNDICATED_TITLE_WORDS = 6  # an identical headline this long at another site, within WINDOW: the same article
+_EDITION_KINDS = frozenset({"live", "briefing", "roundup"})  # page kinds that come out in editions under one title
 STORY_MIN_SIMILARITY = 0.14
 SERIES_MIN_SIMILARITY = 0.6
 SAME_TEXT_MIN_SIMILARITY = 0.5
@@ -253,18 +255,32 @@ def story_doc(article_id: str, title: str, text: str, seen_at: datetime, languag
 
 
 def same_article(a: StoryDoc, b: StoryDoc) -> bool:
-    """The same piece republished: identical normalised title, close in time or with the same text and
-    figures (an evergreen article re-posted weeks later, but not next month's edition of a recurring one).
+    """The same piece republished: identical normalised title, close in time, carried by another outlet within
+    the window (``_syndicated``) or with the same text and figures (an evergreen article re-posted weeks later,
+    but not next month's edition of a recurring one).
     A headline-only item has no text to compare: its title decides, unless it is a recurring page."""
     if len(a.title_key.split()) < 3 or a.title_key != b.title_key:
         return False
-    if abs(a.seen_at - b.seen_at) <= SAME_TITLE_GAP:
+    gap = abs(a.seen_at - b.seen_at)
+    if gap <= SAME_TITLE_GAP:
+        return True
+    if gap <= WINDOW and _syndicated(a, b):
         return True
     if a.numbers != b.numbers or a.title_numbers != b.title_numbers:
         return False
     if not a.text_tokens or not b.text_tokens:
         return not (_recurring(a) or _recurring(b))
     return weighted_jaccard(a.text_tokens, b.text_tokens) >= SAME_TEXT_MIN_SIMILARITY
+
+
+def _syndicated(a: StoryDoc, b: StoryDoc) -> bool:
+    """One outlet's piece carried by another days later (wire and partner feeds re-run features a week on, each
+    with its own summary): a long headline, identical, at two different sites. The same site repeating a
+    headline days apart is a series (a weekly column), and so are running pages, briefings and round-ups at any
+    site; an explainer or an opinion piece is carried like any other article."""
+    return (len(a.title_key.split()) >= SYNDICATED_TITLE_WORDS and bool(a.site) and bool(b.site)
+            and a.site != b.site and not (a.series or b.series)
+            and a.page_kind not in _EDITION_KINDS and b.page_kind not in _EDITION_KINDS)
 
 
 def story_similarity(a: StoryDoc, b: StoryDoc) -> float:

@@ -201,6 +201,29 @@ def test_a_headline_only_item_reposted_days_later_is_the_same_article_unless_it_
                             doc(6, "Newsletter: what you need to know this morning", 6))
 
 
+def test_a_feature_carried_by_another_outlet_days_later_is_the_same_article_but_a_sites_series_is_not():
+    from pipeline.stories import same_article, story_doc
+
+    def doc(n: int, title: str, text: str, days: float, site: str) -> StoryDoc:
+        return story_doc(str(n), title, text, T0 + timedelta(days=days), "en", site=site, vector=b"")
+
+    title = "Why Europe's armies are short of artillery shells and what it costs to fix"
+    original = doc(1, title, "Factories in Germany and Poland are years behind orders, a survey finds.", 0, "a.example")
+    # the partner outlet's own summary five days later: different words and figures, same piece
+    carried = doc(2, title, "Ammunition makers say 2 million rounds a year remain out of reach until 2028.", 5,
+                  "b.example")
+    assert same_article(original, carried)
+    # one site running a headline again days later is a series (a weekly column), not the same piece
+    assert not same_article(original, doc(3, title, "This week: the Nordic countries' stockpiles.", 5, "a.example"))
+    # a short headline is too generic to vouch for identity on its own, and a week is the window's reach
+    assert not same_article(doc(4, "Drones over Denmark again", "Airports closed.", 0, "a.example"),
+                            doc(5, "Drones over Denmark again", "Bases on alert.", 5, "b.example"))
+    assert not same_article(original, doc(6, title, "A new summary.", 8, "b.example"))
+    briefing = "Morning briefing: what you need to know about Europe's defence today"
+    assert not same_article(doc(7, briefing, "Shells, drones.", 0, "a.example"),
+                            doc(8, briefing, "Tanks, ships.", 5, "b.example"))
+
+
 def test_a_candidate_list_is_scored_as_each_pair_alone():
     docs = item_story_docs([record_to_item(r, n) for n, r in enumerate([
         record(1, "Drones sighted over Danish air base, flights halted at Aalborg",
