@@ -23,6 +23,7 @@ import numpy as np
 
 from pipeline.normalize import title_key
 from pipeline.story_pairs import (
+    GATHERING_KINDS,
     PairModel,
     cosines_or_missing,
     get_pair_model,
@@ -36,7 +37,6 @@ WINDOW = timedelta(days=7)
 STORY_MAX_GAP = timedelta(days=2)
 SAME_TITLE_GAP = timedelta(days=3)
 SYNDICATED_TITLE_WORDS = 6  # an identical headline this long at another site, within WINDOW: the same article
-_EDITION_KINDS = frozenset({"live", "briefing", "roundup"})  # page kinds that come out in editions under one title
 STORY_MIN_SIMILARITY = 0.14
 SERIES_MIN_SIMILARITY = 0.6
 SAME_TEXT_MIN_SIMILARITY = 0.5
@@ -280,7 +280,7 @@ def _syndicated(a: StoryDoc, b: StoryDoc) -> bool:
     site; an explainer or an opinion piece is carried like any other article."""
     return (len(a.title_key.split()) >= SYNDICATED_TITLE_WORDS and bool(a.site) and bool(b.site)
             and a.site != b.site and not (a.series or b.series)
-            and a.page_kind not in _EDITION_KINDS and b.page_kind not in _EDITION_KINDS)
+            and a.page_kind not in GATHERING_KINDS and b.page_kind not in GATHERING_KINDS)
 
 
 def story_similarity(a: StoryDoc, b: StoryDoc) -> float:

@@ -118,7 +118,7 @@ def pair_features(a: StoryDoc, b: StoryDoc, cosine: float | None = None) -> list
         math.log1p(hours) / 5,
         float(a.site == b.site and bool(a.site)),
         float(a.language == b.language),
-        float(bool(kinds & _GATHERING_KINDS)),
+        float(bool(kinds & GATHERING_KINDS)),
         float("explainer" in kinds),
         float(bool(a.title_numbers) and bool(b.title_numbers) and not (a.title_numbers & b.title_numbers)),
         min(abs((a.seen_at.date() - b.seen_at.date()).days), 3) / 3,
@@ -127,7 +127,8 @@ def pair_features(a: StoryDoc, b: StoryDoc, cosine: float | None = None) -> list
     ]
 
 
-_GATHERING_KINDS = frozenset({"live", "briefing", "roundup"})
+# running pages, briefings and round-ups gather many events and come out in editions under one title
+GATHERING_KINDS = frozenset({"live", "briefing", "roundup"})
 
 
 def cosines_or_missing(doc: StoryDoc, others: Sequence[StoryDoc]) -> list[float]:
