@@ -280,3 +280,19 @@ def test_a_name_in_both_headlines_makes_a_candidate_where_the_words_do_not():
     assert 1 not in keys  # nine days later: beyond the reach of one story
     assert 2 not in keys  # no shared name, no shared word
     assert len(set(stories_of(records[:2]))) == 1  # and the pair model then puts them in one story
+
+
+def test_the_rarest_word_in_both_reports_makes_a_candidate_where_the_lsh_does_not():
+    # two reports of one find share few words; their rarest one, lower case (so not a name), is the link
+    records = [record(1, "Navy divers recover sonobuoys off the coast",
+                      "The crew of a minesweeper found two sonobuoys tangled in a fishing net near the harbour.", 0),
+               record(2, "Fishermen haul up sonobuoys in their nets",
+                      "A trawler pulled the devices aboard on Tuesday; the navy collected them for analysis.", 4),
+               record(3, "Bakery chain opens ten new shops", "The family firm plans new outlets by the summer.", 2)]
+    navy, fishermen, bakery = item_story_docs([record_to_item(r, n) for n, r in enumerate(records)], T0)
+    index = StoryIndex()
+    index.add(navy)
+    index.add(bakery)
+    minhash = index._minhash(fishermen)
+    assert 0 not in [key for lsh in index._by_day.values() for key in lsh.query(minhash)]
+    assert index._candidates(fishermen, minhash).tolist() == [0]  # the navy's report, not the bakery
