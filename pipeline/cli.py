@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import PROJECT_ROOT, Settings, get_settings
 
 
 def _settings(db: Path | None) -> Settings:
@@ -371,7 +371,6 @@ def train(eval_dir: Path | None, in_paths: tuple[Path, ...], no_warehouse: bool,
     """Rebuild the relevance model from the labelled dev sets and the analyst's labels, deterministically."""
     from pipeline.classify.feedback import retrain, training_items, warehouse_labelled
     from pipeline.classify.train import TrainingDataError
-    from pipeline.settings import PROJECT_ROOT
 
     settings = _settings(db)
     folder = eval_dir or PROJECT_ROOT.parent / "shared" / "eval"
@@ -463,11 +462,11 @@ def backtest(taxonomy_path: Path | None, model_path: Path | None, days: int, as_
         click.echo(f"  {change['old_label']} -> {change['new_label']}  {change['title'][:90]}")
 
 
-def _pair_sets(paths: tuple[Path, ...]) -> list[Any]:
+def _pair_sets(paths: tuple[Path, ...], ref_dir: Path | None = None) -> list[Any]:
     from pipeline.story_training import StoryDataError, read_pair_set
 
     try:
-        return [read_pair_set(path) for path in paths]
+        return [read_pair_set(path, ref_dir or PROJECT_ROOT.parent / "shared" / "eval") for path in paths]
     except StoryDataError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -477,15 +476,19 @@ def _pair_sets(paths: tuple[Path, ...]) -> list[Any]:
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Labelled pairs {id, a, b, label} (repeatable; each file is clustered in one run).")
 @click.option("--no-cv", is_flag=True, help="Skip the cross-validation of the threshold (faster).")
+@click.option("--eval-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of the files that pair references ({\"ref\": \"file:id:a\"}) point into "
+                   "(default: ../shared/eval beside the project).")
 @always_json
-def eval_stories(in_paths: tuple[Path, ...], no_cv: bool, as_json: bool) -> None:
+def eval_stories(in_paths: tuple[Path, ...], no_cv: bool, eval_dir: Path | None, as_json: bool) -> None:
     """Measure same-story detection on labelled pairs (2 same article, 1 same story, 0 different): precision,
     recall and F1 of same story, same-article recall, share of different pairs merged; then the frozen slice
-    (pair keys with sha256 % 5 == 0), per language pair and per file, and cross-validated figures."""
+    (pair keys with sha256 % 5 == 0), per language pair and per file, and cross-validated figures. A pair's
+    side may reference a side in another file (tests/fixtures/cross_language_story_pairs.jsonl does)."""
     from pipeline.story_pairs import get_pair_model
     from pipeline.story_training import evaluate_story_sets
 
-    _emit(evaluate_story_sets(_pair_sets(in_paths), get_pair_model(), with_cv=not no_cv))
+    _emit(evaluate_story_sets(_pair_sets(in_paths, eval_dir), get_pair_model(), with_cv=not no_cv))
 
 
 @main.command("train-stories")
@@ -496,7 +499,6 @@ def eval_stories(in_paths: tuple[Path, ...], no_cv: bool, as_json: bool) -> None
 @always_json
 def train_stories(in_paths: tuple[Path, ...], out_path: Path | None, as_json: bool) -> None:
     """Rebuild the same-story decision (pair weights and threshold) from labelled pairs, deterministically."""
-    from pipeline.settings import PROJECT_ROOT
     from pipeline.story_pairs import DEFAULT_STORY_MODEL
     from pipeline.story_training import train_story_model
 

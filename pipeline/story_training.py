@@ -66,11 +66,18 @@ class PairSet:
         return f"{self.name}:{pair['id']}"
 
 
-def read_pair_set(path: Path) -> PairSet:
+def read_pair_set(path: Path, ref_dir: Path | None = None) -> PairSet:
+    """A labelled pairs file. A side may be a reference, ``{"ref": "<file stem>:<pair id>:<a|b>"}``, to a side
+    of a pair in another file of ``ref_dir``: pairs made across files (e.g. one event in two languages) keep
+    only ids and labels, not the publishers' text."""
     pairs = []
+    resolver = _SideResolver(ref_dir)
     try:
         for number, pair in numbered_records(path):
             try:
+                for side in ("a", "b"):
+                    if isinstance(pair.get(side), dict) and "ref" in pair[side]:
+                        pair[side] = resolver.side(str(pair[side]["ref"]), f"{path}:{number}")
                 label = int(pair["label"])
                 if label not in (0, 1, 2) or not isinstance(pair["a"], dict) or not isinstance(pair["b"], dict):
                     raise ValueError("label must be 0|1|2 and a, b objects")
@@ -86,6 +93,30 @@ def read_pair_set(path: Path) -> PairSet:
 
 class StoryDataError(ValueError):
     """A labelled pairs file is unreadable or lacks the fields needed."""
+
+
+class _SideResolver:
+    """Looks up referenced sides ("same_story_dev2:s1012:b") in the files of one folder, each read once."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._files: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def side(self, ref: str, where: str) -> dict[str, Any]:
+        stem, _, rest = ref.partition(":")
+        pair_id, _, side = rest.rpartition(":")
+        if not stem or not pair_id or side not in ("a", "b"):
+            raise StoryDataError(f"{where}: reference {ref!r} must be <file stem>:<pair id>:<a|b>")
+        if stem not in self._files:
+            source = (self.folder or Path(".")) / f"{stem}.jsonl"
+            if not source.is_file():
+                raise StoryDataError(f"{where}: reference {ref!r} needs {source}, which is absent "
+                                     "(give the folder of the referenced files)")
+            self._files[stem] = {str(p["id"]): p for _, p in numbered_records(source)}
+        pair = self._files[stem].get(pair_id)
+        if pair is None or not isinstance(pair.get(side), dict):
+            raise StoryDataError(f"{where}: reference {ref!r}: no such pair side in {stem}.jsonl")
+        return dict(pair[side])
 
 
 def objective(figures: dict[str, Any]) -> float:

@@ -17,6 +17,7 @@ from pipeline.cluster import cluster_records, record_to_item
 from pipeline.dedup import item_story_docs
 from pipeline.stories import StoryDoc, StoryIndex, _weighted_stems, named_entities
 from pipeline.story_pairs import FEATURES, MISSING_COSINE, PairModel, get_pair_model, page_kind, pair_features
+from tests.conftest import shared_path
 
 T0 = datetime(2026, 3, 4, 8, tzinfo=UTC)
 
@@ -296,3 +297,39 @@ def test_the_rarest_word_in_both_reports_makes_a_candidate_where_the_lsh_does_no
     minhash = index._minhash(fishermen)
     assert 0 not in [key for lsh in index._by_day.values() for key in lsh.query(minhash)]
     assert index._candidates(fishermen, minhash).tolist() == [0]  # the navy's report, not the bakery
+
+
+def test_pairs_may_reference_sides_of_another_file_and_a_missing_one_is_a_clear_error(tmp_path: Path):
+    source = tmp_path / "reports.jsonl"
+    source.write_text("\n".join(json.dumps({"id": f"p{n}", "label": 1, "a": a, "b": b}) for n, (a, b) in enumerate([
+        ({"title": "Minister confirms brigade timeline for Lithuania", "text": "Vilnius welcomed it.",
+          "seen": "2026-03-04T08:00", "language": "en"},
+         {"title": "Bakery wins bread prize", "text": "Sourdough.", "seen": "2026-03-04T09:00", "language": "en"}),
+        ({"title": "Ministerin bestätigt Zeitplan der Brigade in Litauen", "text": "Vilnius begrüßt es.",
+          "seen": "2026-03-04T10:00", "language": "de"},
+         {"title": "Bäckerei gewinnt Brotpreis", "text": "Sauerteig.", "seen": "2026-03-04T11:00", "language": "de"}),
+    ])) + "\n", encoding="utf-8")
+    refs = tmp_path / "across.jsonl"
+    refs.write_text(json.dumps({"id": "x1", "a": {"ref": "reports:p0:a"}, "b": {"ref": "reports:p1:a"},
+                                "label": 1}) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(main, ["eval-stories", "--no-cv", "--in", str(refs), "--eval-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["pairs"] == 1 and list(figures["by_language_pair"]) == ["de-en"]
+
+    refs.write_text(json.dumps({"id": "x1", "a": {"ref": "elsewhere:p0:a"}, "b": {"ref": "reports:p1:a"},
+                                "label": 1}) + "\n", encoding="utf-8")
+    result = runner.invoke(main, ["eval-stories", "--no-cv", "--in", str(refs), "--eval-dir", str(tmp_path)])
+    assert result.exit_code == 1 and "elsewhere.jsonl" in result.output and "absent" in result.output
+
+
+def test_cross_language_reference_pairs_resolve_against_the_dev_files():
+    shared_path("eval", "same_story_dev3.jsonl")
+    refs = Path(__file__).parent / "fixtures" / "cross_language_story_pairs.jsonl"
+    result = CliRunner().invoke(main, ["eval-stories", "--no-cv", "--in", str(refs)])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["pairs"] == 45 and set(figures["by_language_pair"]) == {"de-en", "de-pl", "en-pl"}
+    # one event across languages is grouped at least half the time, and few different events are merged
+    assert figures["recall"] >= 0.45 and figures["different_merged"] <= 2
