@@ -170,6 +170,7 @@ class StoryDoc:
     total: float = 0.0  # sum of token weights, cached for the Jaccard
     unit: Any = None  # ``vector`` as a float unit vector, computed on first use (not stored)
     title_names: frozenset[str] | None = None  # entities named in the title, computed on first use (not stored)
+    posting_keys: list[str] | None = None  # ``_posting_keys``, computed on first use (not stored)
 
     def __post_init__(self) -> None:
         self.total = sum(self.tokens.values())
@@ -491,10 +492,13 @@ class StoryIndex:
 def _posting_keys(doc: StoryDoc) -> list[str]:
     """The names in the document's title and its RARE_WORD_POSTINGS rarest words: the keys under which recent
     articles are found without the LSH. Two reports of one event that share only a handful of rare words
-    ("Bogong", "repo", "Hormuz") are an LSH hit only some of the time; their rarest word is a lookup."""
-    words = heapq.nsmallest(RARE_WORD_POSTINGS, (k for k in doc.shingles if not k.startswith("e:")),
-                            key=lambda k: (-doc.tokens.get(k, 0.0), k))
-    return [*title_entities(doc), *(f"w:{word}" for word in words)]
+    ("Bogong", "repo", "Hormuz") are an LSH hit only some of the time; their rarest word is a lookup. Computed
+    once per document (a match, then its insertion, both need them)."""
+    if doc.posting_keys is None:
+        words = heapq.nsmallest(RARE_WORD_POSTINGS, (k for k in doc.shingles if not k.startswith("e:")),
+                                key=lambda k: (-doc.tokens.get(k, 0.0), k))
+        doc.posting_keys = [*title_entities(doc), *(f"w:{word}" for word in words)]
+    return doc.posting_keys
 
 
 def _recurring(doc: StoryDoc) -> bool:
