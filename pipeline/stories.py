@@ -1,16 +1,17 @@
 """Same-story detection (layer 2) and same-article detection by title (layer 1b).
 
-Candidates come from MinHash LSH (rensa) over the stemmed, rarity-filtered words of title + summary; each
-candidate is then confirmed by a stricter rule that keeps apart different events sharing words: a
-rarity-weighted Jaccard threshold (names and rare words count most, via wordfreq frequencies), a maximum time
-gap, conflicting dates or ordinals ("June 10" vs "June 17", "Game 1" vs "Game 4"), and a higher bar for
-recurring formats (live blogs, transcripts, recaps). Thresholds were measured on labelled pairs
-(``newswatch eval-stories``) with cross-validation, not fitted to single examples."""
+Candidates come from MinHash LSH (rensa digests, ``story_lsh`` buckets) over the stemmed, rarity-filtered
+words of title + summary; each candidate is then confirmed by a stricter rule that keeps apart different
+events sharing words: a rarity-weighted Jaccard threshold (names and rare words count most, via wordfreq
+frequencies), a maximum time gap, conflicting dates or ordinals ("June 10" vs "June 17", "Game 1" vs
+"Game 4"), and a higher bar for recurring formats (live blogs, transcripts, recaps). Thresholds were measured
+on labelled pairs (``newswatch eval-stories``) with cross-validation, not fitted to single examples."""
 
 from __future__ import annotations
 
 import base64
 import heapq
+import math
 import re
 import unicodedata
 from collections import deque
@@ -22,17 +23,19 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from pipeline import story_kernel
 from pipeline.normalize import title_key
+from pipeline.story_lsh import BandedLSH
 from pipeline.story_pairs import (
     GATHERING_KINDS,
+    MISSING_COSINE,
     PairModel,
-    cosines_or_missing,
     get_pair_model,
     page_kind,
-    pair_features,
     title_entities,
     weighted_jaccard,
 )
+from pipeline.story_table import DocTable
 
 WINDOW = timedelta(days=7)
 STORY_MAX_GAP = timedelta(days=2)
@@ -42,8 +45,9 @@ STORY_MIN_SIMILARITY = 0.14
 SERIES_MIN_SIMILARITY = 0.6
 SAME_TEXT_MIN_SIMILARITY = 0.5
 LSH_PERMUTATIONS = 128
-LSH_BANDS = 64
+LSH_BANDS = LSH_PERMUTATIONS // 2  # bands of two values (story_lsh.BandedLSH)
 LSH_PREFILTER = 0.06  # MinHash-estimated Jaccard below which a candidate is not worth confirming
+_PREFILTER_AGREEMENT = math.ceil(LSH_PREFILTER * LSH_PERMUTATIONS)  # digest places that must agree
 MAX_TITLE_MATCHES = 32  # same-title articles checked per item (the original is the first): bounds the cost
 MAX_CANDIDATES = 512  # LSH hits estimated per item: a flood of near-identical items stays linear
 MAX_CONFIRMATIONS = 16  # candidates confirmed per item, best estimated Jaccard first: bounds the cost per item
@@ -60,6 +64,7 @@ COHESION_MIN = 0.5  # mean probability over a story's core needed to join it (be
 RECURRING_MIN = 0.9  # live pages, briefings, round-ups, explainers join a story only on this much certainty
 VECTOR_CHARS = 300  # title + lead embedded for the pair cosine (300 measured as good as 600 on the dev pairs)
 
+_MICROSECOND = timedelta(microseconds=1)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SERIES = re.compile(
     r"\b(live updates?|live blog|as it happened|transcript|recap|takeaways|what we know|what to know|"
@@ -168,7 +173,6 @@ class StoryDoc:
     title_numbers: frozenset[str] = frozenset()
     vector: bytes = b""  # title + lead embedded (pipeline.embedding, int8): paraphrases of one event point alike
     total: float = 0.0  # sum of token weights, cached for the Jaccard
-    unit: Any = None  # ``vector`` as a float unit vector, computed on first use (not stored)
     title_names: frozenset[str] | None = None  # entities named in the title, computed on first use (not stored)
     posting_keys: list[str] | None = None  # ``_posting_keys``, computed on first use (not stored)
 
@@ -320,14 +324,14 @@ class StoryIndex:
 
         self._rensa = rensa
         self._docs: list[StoryDoc] = []
-        self._digests = np.empty((1024, LSH_PERMUTATIONS), dtype=np.uint32)
-        self._by_day: dict[int, Any] = {}
+        self._lsh = BandedLSH(LSH_PERMUTATIONS)  # documents' MinHash digests, banded by day
         self._by_title: dict[str, list[int]] = {}
         # a name in the title, or one of the rarest words ("w:<stem>") -> recent keys (NAME_POSTINGS)
         self._postings: dict[str, deque[int]] = {}
-        self._days = np.empty(1024, dtype=np.int64)  # key -> its day (ordinal), for documents in the LSH
         self._ids: set[str] = set()
         self._cores: dict[str, list[int]] = {}  # story id -> its first CORE_SIZE members
+        self._table = DocTable()  # every document as arrays, for the compiled pair scoring (row = key)
+        self._queried: tuple[StoryDoc | None, Any] = (None, None)  # the last matched document and its MinHash
         self.pair_model = get_pair_model() if pair_model == "installed" else pair_model
         self.covered: tuple[datetime, datetime] | None = None  # time range of warehouse documents loaded
         for doc in docs:
@@ -339,10 +343,10 @@ class StoryIndex:
     def __contains__(self, article_id: object) -> bool:
         return article_id in self._ids
 
-    def _minhash(self, doc: StoryDoc) -> Any:
+    def _digest(self, doc: StoryDoc) -> np.ndarray:
         minhash = self._rensa.RMinHash(num_perm=LSH_PERMUTATIONS, seed=42)
         minhash.update(doc.shingles)
-        return minhash
+        return np.asarray(minhash.digest(), dtype=np.uint32)
 
     @staticmethod
     def _day(when: datetime) -> int:
@@ -350,6 +354,7 @@ class StoryIndex:
 
     def add(self, doc: StoryDoc, in_lsh: bool = True) -> None:
         key = len(self._docs)
+        self._table.keep(doc)
         self._docs.append(doc)
         self._ids.add(doc.article_id)
         self._by_title.setdefault(doc.title_key, []).append(key)
@@ -358,41 +363,21 @@ class StoryIndex:
             core.append(key)
         if not in_lsh:
             return
-        minhash = self._minhash(doc)
-        while key >= len(self._digests):
-            self._digests = np.concatenate([self._digests, np.empty_like(self._digests)])
-            self._days = np.concatenate([self._days, np.empty_like(self._days)])
-        self._digests[key] = minhash.digest()
-        day = self._day(doc.seen_at)
-        self._days[key] = day
-        if day not in self._by_day:
-            self._by_day[day] = self._rensa.RMinHashLSH(threshold=0.2, num_perm=LSH_PERMUTATIONS,
-                                                        num_bands=LSH_BANDS)
-        self._by_day[day].insert(key, minhash)
+        digest = self._queried[1] if self._queried[0] is doc else self._digest(doc)
+        self._lsh.insert(key, digest, self._day(doc.seen_at))
         for posting_key in _posting_keys(doc):
             postings = self._postings.get(posting_key)
             if postings is None:
                 postings = self._postings[posting_key] = deque(maxlen=NAME_POSTINGS)
             postings.append(key)
 
-    def _candidates(self, doc: StoryDoc, minhash: Any) -> np.ndarray:
+    def _candidates(self, doc: StoryDoc, digest: np.ndarray) -> list[int]:
         """Keys of the LSH's candidates within reach of the document's day, and of the recent articles that
-        carry one of its title's names or share one of its rarest words, each once."""
-        reach = STORY_MAX_GAP.days
-        day = self._day(doc.seen_at)
-        keys: list[int] = []
-        for offset in range(-reach, reach + 1):
-            lsh = self._by_day.get(day + offset)
-            if lsh is not None:
-                keys.extend(lsh.query(minhash))
-        found = np.fromiter(keys, dtype=np.int64, count=len(keys))
+        carry one of its title's names or share one of its rarest words: the MAX_CONFIRMATIONS whose digests
+        agree most with the document's (at least LSH_PREFILTER), best first."""
         named = [key for posting_key in _posting_keys(doc) for key in self._postings.get(posting_key, ())]
-        if not named:
-            return found
-        named_keys = np.fromiter(named, dtype=np.int64, count=len(named))
-        named_keys = named_keys[np.abs(self._days[named_keys] - day) <= reach]
-        both = np.sort(np.concatenate([found, named_keys]))
-        return both[np.concatenate(([True], both[1:] != both[:-1]))] if len(both) else both
+        return self._lsh.best(digest, self._day(doc.seen_at), STORY_MAX_GAP.days, named, MAX_CANDIDATES,
+                              _PREFILTER_AGREEMENT, MAX_CONFIRMATIONS)
 
     def match(self, doc: StoryDoc) -> StoryMatch | None:
         """The story this article belongs to, preferring the same article over the same story. A candidate's
@@ -403,29 +388,21 @@ class StoryIndex:
             other = self._docs[key]
             if other.article_id != doc.article_id and same_article(doc, other):
                 return StoryMatch(other.story_id, other.article_id, other.article_id, 1.0)
-        minhash = self._minhash(doc)
-        keys = self._candidates(doc, minhash)
-        if not len(keys):
+        digest = self._digest(doc)
+        self._queried = (doc, digest)
+        others = [key for key in self._candidates(doc, digest) if self._docs[key].article_id != doc.article_id]
+        if not others:
             return None
-        if len(keys) > MAX_CANDIDATES:  # thousands of near-identical items: the most recent ones suffice
-            keys = np.sort(keys)[-MAX_CANDIDATES:]
-        digest = np.asarray(minhash.digest(), dtype=np.uint32)
-        # MinHash estimate of each candidate's Jaccard (count_nonzero: a bool mean converts to float first)
-        estimated = np.count_nonzero(self._digests[keys] == digest, axis=1) / LSH_PERMUTATIONS
-        keep = estimated >= LSH_PREFILTER
-        keys, estimated = keys[keep], estimated[keep]
-        order = np.lexsort((keys, -estimated))[:MAX_CONFIRMATIONS]
-        others = [other for other in map(self._docs.__getitem__, keys[order].tolist())
-                  if other.article_id != doc.article_id]
-        scored = [(score, other.seen_at, other.article_id, other)
-                  for score, other in zip(self.pair_scores(doc, others), others, strict=True) if score]
+        row = self._table.stage(doc) if self.pair_model is not None else -1
+        scored = [(score, other.seen_at, other.article_id, other) for score, other in
+                  zip(self._scores(doc, row, others), map(self._docs.__getitem__, others), strict=True) if score]
         scored.sort(key=lambda s: (-s[0], s[1], s[2]))
         tried: set[str] = set()
         for score, _, _, other in scored:
             if other.story_id in tried:
                 continue
             tried.add(other.story_id)
-            if self._coheres(doc, other.story_id):
+            if self._coheres(doc, row, other.story_id):
                 return StoryMatch(other.story_id, other.article_id, None, round(score, 4))
         return None
 
@@ -435,11 +412,37 @@ class StoryIndex:
         return self.pair_scores(a, [b])[0]
 
     def pair_scores(self, doc: StoryDoc, others: Sequence[StoryDoc]) -> list[float]:
-        """``pair_score`` of ``doc`` against each of ``others``, the model read for all of them at once."""
+        """``pair_score`` of ``doc`` against each of ``others``."""
         if self.pair_model is None:
             return [story_similarity(doc, other) for other in others]
         return [probability if self._passes(doc, other, probability) else 0.0
                 for other, probability in zip(others, self.pair_probabilities(doc, others), strict=True)]
+
+    def pair_probability(self, a: StoryDoc, b: StoryDoc) -> float:
+        """The pair model's probability that two articles report one event."""
+        return self.pair_probabilities(a, [b])[0]
+
+    def pair_probabilities(self, doc: StoryDoc, others: Sequence[StoryDoc]) -> list[float]:
+        """The pair model's probability for ``doc`` and each of ``others`` (any documents, in the index or
+        not); 0 beyond the time gap or with conflicting ordinals (game 1 / game 4, June 10 / June 17)."""
+        table = DocTable(capacity=len(others) + 1)
+        row = table.keep(doc)
+        return self._probabilities(table, row, [table.keep(other) for other in others])
+
+    def _probabilities(self, table: DocTable, row: int, others: Sequence[int]) -> list[float]:
+        assert self.pair_model is not None
+        if not others:
+            return []
+        return story_kernel.pair_probabilities(
+            row, np.asarray(others, dtype=np.int64), table.ids, table.weights, table.spans, table.ints, table.floats,
+            table.vectors, MISSING_COSINE, *self.pair_model.arrays, STORY_MAX_GAP // _MICROSECOND).tolist()
+
+    def _scores(self, doc: StoryDoc, row: int, keys: list[int]) -> list[float]:
+        """``pair_scores`` of a staged document (``row`` of the index's table) against documents in the index."""
+        if self.pair_model is None:
+            return [story_similarity(doc, self._docs[key]) for key in keys]
+        return [probability if self._passes(doc, self._docs[key], probability) else 0.0
+                for key, probability in zip(keys, self._probabilities(self._table, row, keys), strict=True)]
 
     def _passes(self, a: StoryDoc, b: StoryDoc, probability: float) -> bool:
         assert self.pair_model is not None
@@ -448,39 +451,18 @@ class StoryIndex:
             needed = max(needed, RECURRING_MIN)
         return probability >= needed
 
-    def pair_probability(self, a: StoryDoc, b: StoryDoc) -> float:
-        """The pair model's probability that two articles report one event."""
-        return self.pair_probabilities(a, [b])[0]
-
-    def pair_probabilities(self, doc: StoryDoc, others: Sequence[StoryDoc]) -> list[float]:
-        """The pair model's probability for ``doc`` and each of ``others``; 0 beyond the time gap or with
-        conflicting ordinals (game 1 / game 4, June 10 / June 17)."""
-        assert self.pair_model is not None
-        out = [0.0] * len(others)
-        eligible = [n for n, other in enumerate(others)
-                    if abs(doc.seen_at - other.seen_at) <= STORY_MAX_GAP
-                    and not (doc.ordinals and other.ordinals and doc.ordinals != other.ordinals)]
-        if len(eligible) == 1:  # numpy's per-call cost outweighs one pair's arithmetic
-            out[eligible[0]] = self.pair_model.probability(pair_features(doc, others[eligible[0]]))
-        elif eligible:
-            candidates = [others[n] for n in eligible]
-            rows = np.array([pair_features(doc, other, cosine) for other, cosine in
-                             zip(candidates, cosines_or_missing(doc, candidates), strict=True)], dtype=np.float64)
-            for n, probability in zip(eligible, self.pair_model.probabilities(rows).tolist(), strict=True):
-                out[n] = probability
-        return out
-
-    def _coheres(self, doc: StoryDoc, story_id: str) -> bool:
-        core = [self._docs[key] for key in self._cores.get(story_id, ())]
-        if len(core) <= 1:
+    def _coheres(self, doc: StoryDoc, row: int, story_id: str) -> bool:
+        keys = self._cores.get(story_id, [])
+        if len(keys) <= 1:
             return True  # the candidate is the story's only member (or the story predates the index)
+        core = [self._docs[key] for key in keys]
         if self.pair_model is None:
-            if self.pair_score(doc, core[0]):
+            if story_similarity(doc, core[0]):
                 return True
             if _recurring(doc):
                 return False
-            return sum(1 for scored in self.pair_scores(doc, core) if scored) * 2 > len(core)
-        probabilities = self.pair_probabilities(doc, core)
+            return sum(1 for other in core if story_similarity(doc, other)) * 2 > len(core)
+        probabilities = self._probabilities(self._table, row, keys)
         if self._passes(doc, core[0], probabilities[0]):
             return True
         if _recurring(doc):

@@ -12,7 +12,6 @@ pairs with its threshold chosen by cross-validation (``newswatch train-stories``
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipeline.embedding import unit_vector
+from pipeline import story_kernel
 
 if TYPE_CHECKING:
     from pipeline.stories import StoryDoc
@@ -82,77 +81,25 @@ def page_kind(title: str) -> str:
     return ""
 
 
-def _overlap(a: frozenset[str], b: frozenset[str], shared: int) -> float:
-    return shared / min(len(a), len(b)) if a and b else 0.0
+def pair_features(a: StoryDoc, b: StoryDoc) -> list[float]:
+    """The pair's features, in ``FEATURES`` order (computed by ``story_kernel``, as story assignment does)."""
+    return pair_feature_rows([(a, b)])[0].tolist()
 
 
-def pair_features(a: StoryDoc, b: StoryDoc, cosine: float | None = None) -> list[float]:
-    """The pair's features, in ``FEATURES`` order (``cosine``: their embedding cosine when the caller computed
-    it for many pairs at once). The hot path of story assignment (a dozen candidates per item): the weighted
-    Jaccard and the rarest shared word come from one pass over the smaller token dict."""
-    small, large = (a.tokens, b.tokens) if len(a.tokens) <= len(b.tokens) else (b.tokens, a.tokens)
-    inter = rarest = 0.0
-    for key, weight in small.items():
-        other = large.get(key)
-        if other is not None:
-            if weight < other:
-                inter += weight
-                rarest = other if other > rarest else rarest
-            else:
-                inter += other
-                rarest = weight if weight > rarest else rarest
-    union = a.total + b.total - inter
-    shared_entities = len(a.entities & b.entities)
-    title_a, title_b = title_entities(a), title_entities(b)
-    hours = abs((a.seen_at - b.seen_at).total_seconds()) / 3600
-    kinds = {a.page_kind, b.page_kind}
-    return [
-        inter / union if union and small else 0.0,
-        weighted_jaccard(a.title_tokens, b.title_tokens),
-        _overlap(a.entities, b.entities, shared_entities),
-        min(shared_entities, 5) / 5,
-        rarest / 7,
-        min(len(a.numbers & b.numbers), 5) / 5,
-        float(bool(a.numbers) and bool(b.numbers) and not (a.numbers & b.numbers)),
-        float(bool(a.ordinals) and bool(b.ordinals) and a.ordinals != b.ordinals),
-        math.log1p(hours) / 5,
-        float(a.site == b.site and bool(a.site)),
-        float(a.language == b.language),
-        float(bool(kinds & GATHERING_KINDS)),
-        float("explainer" in kinds),
-        float(bool(a.title_numbers) and bool(b.title_numbers) and not (a.title_numbers & b.title_numbers)),
-        min(abs((a.seen_at.date() - b.seen_at.date()).days), 3) / 3,
-        _overlap(title_a, title_b, len(title_a & title_b)),
-        _cosine_or_missing(a, b) if cosine is None else cosine,
-    ]
+def pair_feature_rows(pairs: Sequence[tuple[StoryDoc, StoryDoc]]) -> np.ndarray:
+    """(len(pairs), len(FEATURES)) features of many pairs."""
+    from pipeline.story_table import DocTable
+
+    table = DocTable(capacity=2 * len(pairs) + 1)
+    rows = [(table.keep(a), table.keep(b)) for a, b in pairs]
+    out = np.empty((len(rows), len(FEATURES)))
+    for n, (row_a, row_b) in enumerate(rows):
+        out[n] = table.features(row_a, [row_b])[0]
+    return out
 
 
 # running pages, briefings and round-ups gather many events and come out in editions under one title
 GATHERING_KINDS = frozenset({"live", "briefing", "roundup"})
-
-
-def cosines_or_missing(doc: StoryDoc, others: Sequence[StoryDoc]) -> list[float]:
-    """``_cosine_or_missing`` of ``doc`` with each of ``others``, in one matrix product."""
-    x = _unit(doc)
-    units = [_unit(other) for other in others]
-    present = [n for n, unit in enumerate(units) if unit is not None]
-    out = [MISSING_COSINE] * len(others)
-    if x is not None and present:
-        for n, cosine in zip(present, (np.stack([units[n] for n in present]) @ x).tolist(), strict=True):
-            out[n] = cosine
-    return out
-
-
-def _cosine_or_missing(a: StoryDoc, b: StoryDoc) -> float:
-    x, y = _unit(a), _unit(b)
-    return MISSING_COSINE if x is None or y is None else float(x @ y)
-
-
-def _unit(doc: StoryDoc) -> np.ndarray | None:
-    """The document's stored vector as a float unit vector, computed once per document (None: no vector)."""
-    if doc.unit is None and doc.vector:
-        doc.unit = unit_vector(doc.vector)
-    return doc.unit
 
 
 def title_entities(doc: StoryDoc) -> frozenset[str]:
@@ -197,43 +144,23 @@ class PairModel:
     trained_on: dict[str, object]
 
     def __post_init__(self) -> None:
-        # arrays for the hot path, built once (the dataclass stays hashable for the lru_cache)
-        knots = len(self.curves[0])
-        object.__setattr__(self, "_low", np.array(self.low))
-        object.__setattr__(self, "_span", np.array(self.high) - np.array(self.low))
-        object.__setattr__(self, "_flat", np.array(self.curves, dtype=np.float64).reshape(-1))
-        object.__setattr__(self, "_offsets", np.arange(len(self.curves)) * knots)
+        # arrays for the compiled model, built once (the dataclass stays hashable for the lru_cache)
+        object.__setattr__(self, "arrays", (np.array(self.low), np.array(self.high) - np.array(self.low),
+                                            np.array(self.curves, dtype=np.float64), float(self.bias)))
 
     def log_odds(self, features: np.ndarray) -> np.ndarray:
         """(n, f) or (f,) features -> (n,) log-odds: each feature's curve read off between its two nearest knots
         (the same sum as ``hat_basis(features) @ curves``, without building the basis)."""
-        knots = len(self.curves[0])
-        position = np.clip((np.atleast_2d(features) - self._low) / self._span, 0.0, 1.0) * (knots - 1)
-        left = np.minimum(position.astype(np.int64), knots - 2)
-        right_share = position - left
-        index = left + self._offsets
-        values = self._flat[index] * (1.0 - right_share) + self._flat[index + 1] * right_share
-        return values.sum(axis=1) + self.bias
+        return story_kernel.model_log_odds(np.atleast_2d(np.asarray(features, dtype=np.float64)), *self.arrays)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
-        """(n, f) features -> (n,) probabilities, in one vectorised pass (a candidate list at once)."""
-        return 1.0 / (1.0 + np.exp(-np.clip(self.log_odds(features), -40.0, 40.0)))
+        """(n, f) features -> (n,) probabilities."""
+        return story_kernel.model_probabilities(np.atleast_2d(np.asarray(features, dtype=np.float64)),
+                                                *self.arrays)
 
     def probability(self, features: Sequence[float]) -> float:
-        """One pair's probability; plain floats, since numpy's per-call cost dominates at 17 values."""
-        z = self.bias
-        last = len(self.curves[0]) - 1
-        for x, low, high, curve in zip(list(features), self.low, self.high, self.curves, strict=True):
-            position = (x - low) / (high - low) * last
-            if position <= 0.0:
-                z += curve[0]
-            elif position >= last:
-                z += curve[last]
-            else:
-                left = int(position)
-                share = position - left
-                z += curve[left] * (1.0 - share) + curve[left + 1] * share
-        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+        """One pair's probability."""
+        return float(self.probabilities(np.asarray(features, dtype=np.float64))[0])
 
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps({

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from pipeline.cli import main
 from pipeline.cluster import cluster_records, record_to_item
 from pipeline.dedup import item_story_docs
-from pipeline.stories import StoryDoc, StoryIndex, _weighted_stems, named_entities
+from pipeline.stories import STORY_MAX_GAP, StoryDoc, StoryIndex, _weighted_stems, named_entities
 from pipeline.story_pairs import FEATURES, MISSING_COSINE, PairModel, get_pair_model, page_kind, pair_features
 from tests.conftest import shared_path
 
@@ -257,6 +257,11 @@ def test_a_documents_words_are_its_title_and_text_read_together():
     assert doc.title_tokens == _weighted_stems(title, "en") and doc.text_tokens == _weighted_stems(text, "en")
 
 
+def lsh_candidates(index: StoryIndex, doc: StoryDoc, digest: np.ndarray) -> list[int]:
+    """Every document sharing a band with ``doc`` within reach, unranked and unfiltered."""
+    return index._lsh.best(digest, doc.seen_at.toordinal(), STORY_MAX_GAP.days, [], 10**6, 0, 10**6)
+
+
 def test_a_name_in_both_headlines_makes_a_candidate_where_the_words_do_not():
     # a Polish and an English report of one arrest: their words differ, the suspect's and the town's names do not
     records = [
@@ -273,10 +278,9 @@ def test_a_name_in_both_headlines_makes_a_candidate_where_the_words_do_not():
     index = StoryIndex()
     for doc in (polish, later, unrelated):
         index.add(doc)
-    minhash = index._minhash(english)
-    by_words = [key for lsh in index._by_day.values() for key in lsh.query(minhash)]
-    assert 0 not in by_words  # too few shared shingles for the LSH's bands
-    keys = index._candidates(english, minhash).tolist()
+    digest = index._digest(english)
+    assert 0 not in lsh_candidates(index, english, digest)  # too few shared shingles for the LSH's bands
+    keys = index._candidates(english, digest)
     assert 0 in keys  # the Polish report, through the names in both titles
     assert 1 not in keys  # nine days later: beyond the reach of one story
     assert 2 not in keys  # no shared name, no shared word
@@ -294,9 +298,9 @@ def test_the_rarest_word_in_both_reports_makes_a_candidate_where_the_lsh_does_no
     index = StoryIndex()
     index.add(navy)
     index.add(bakery)
-    minhash = index._minhash(fishermen)
-    assert 0 not in [key for lsh in index._by_day.values() for key in lsh.query(minhash)]
-    assert index._candidates(fishermen, minhash).tolist() == [0]  # the navy's report, not the bakery
+    digest = index._digest(fishermen)
+    assert 0 not in lsh_candidates(index, fishermen, digest)
+    assert index._candidates(fishermen, digest) == [0]  # the navy's report, not the bakery
 
 
 def test_pairs_may_reference_sides_of_another_file_and_a_missing_one_is_a_clear_error(tmp_path: Path):

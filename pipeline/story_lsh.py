@@ -1,0 +1,153 @@
+"""MinHash LSH for same-story candidates, in arrays and compiled (numba).
+
+A document's MinHash digest is cut into bands (``rows`` values each); two documents are candidates when one band
+agrees exactly. Bands are filed under (band, day) in one open-addressing hash table whose buckets are chains of
+document keys, so a query reads only the days a match can come from and its cost stays flat however long the
+stream. A query also ranks its candidates by how much of the digest agrees (the estimated Jaccard) and returns
+the few worth confirming: one compiled call per article instead of a Python list per day and a copy of every
+candidate's digest."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_NONE = -1
+_MIX_1 = np.uint64(0x9E3779B97F4A7C15)
+_MIX_2 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_3 = np.uint64(0x94D049BB133111EB)
+# columns of a bucket (one row of the slot table, so a probe touches one cache line): its (band, day) tag + 1
+# (0: the slot is free), the band's value, its newest entry
+_TAG, _VALUE, _HEAD = 0, 1, 2
+
+
+@njit(cache=True)
+def _find(slots: np.ndarray, band_value: np.int64, tag: np.int64) -> np.int64:
+    """The slot holding (band_value, tag), or the free slot where it belongs (linear probing from the
+    splitmix64 hash of both)."""
+    x = np.uint64(band_value) ^ (np.uint64(tag) * _MIX_1)
+    x = (x ^ (x >> np.uint64(30))) * _MIX_2
+    x = (x ^ (x >> np.uint64(27))) * _MIX_3
+    x = x ^ (x >> np.uint64(31))
+    mask = slots.shape[0] - 1
+    slot = np.int64(x & np.uint64(mask))
+    while slots[slot, _TAG] != 0 and not (slots[slot, _TAG] == tag + 1 and slots[slot, _VALUE] == band_value):
+        slot = (slot + 1) & mask
+    return slot
+
+
+@njit(cache=True)
+def _band_value(digest: np.ndarray, band: int) -> np.int64:
+    """A band of two digest values, exactly (two 32-bit values in one 64-bit word)."""
+    return (np.int64(digest[2 * band]) << 32) | np.int64(digest[2 * band + 1])
+
+
+@njit(cache=True)
+def _insert(slots: np.ndarray, entries: np.ndarray, used: np.ndarray, key: int, digest: np.ndarray,
+            day: int) -> None:
+    """File ``key`` under each of its bands for ``day``; ``used`` = [slots taken, entries taken]."""
+    for band in range(digest.shape[0] // 2):
+        band_value = _band_value(digest, band)
+        tag = np.int64(day) * 1024 + band
+        slot = _find(slots, band_value, tag)
+        if slots[slot, _TAG] == 0:
+            slots[slot, _TAG], slots[slot, _VALUE], slots[slot, _HEAD] = tag + 1, band_value, _NONE
+            used[0] += 1
+        entry = used[1]
+        entries[entry, 0], entries[entry, 1] = key, slots[slot, _HEAD]
+        slots[slot, _HEAD] = entry
+        used[1] += 1
+
+
+@njit(cache=True)
+def _rehash(slots: np.ndarray, bigger: np.ndarray) -> None:
+    for slot in range(slots.shape[0]):
+        if slots[slot, _TAG] != 0:
+            bigger[_find(bigger, slots[slot, _VALUE], slots[slot, _TAG] - 1)] = slots[slot]
+
+
+@njit(cache=True)
+def _query(slots: np.ndarray, entries: np.ndarray, digests: np.ndarray, days: np.ndarray, stamps: np.ndarray,
+           stamp: int, found: np.ndarray, digest: np.ndarray, day: int, reach: int, also: np.ndarray,
+           max_candidates: int, min_equal: int, limit: int) -> np.ndarray:
+    """Keys of the documents within ``reach`` days that share a band with ``digest``, or are among ``also``
+    (found by other routes), each once; at most ``max_candidates`` of them (the most recent keys); of those,
+    the ``limit`` whose digests agree most (ties: lower key first), if they agree in ``min_equal`` places."""
+    count = 0
+    for offset in range(-reach, reach + 1):
+        for band in range(digest.shape[0] // 2):
+            slot = _find(slots, _band_value(digest, band), np.int64(day + offset) * 1024 + band)
+            entry = slots[slot, _HEAD] if slots[slot, _TAG] != 0 else _NONE
+            while entry != _NONE:
+                key = entries[entry, 0]
+                if stamps[key] != stamp:
+                    stamps[key] = stamp
+                    found[count] = key
+                    count += 1
+                entry = entries[entry, 1]
+    for key in also:
+        if stamps[key] != stamp and abs(days[key] - day) <= reach:
+            stamps[key] = stamp
+            found[count] = key
+            count += 1
+    keys = found[:count]
+    if keys.shape[0] > max_candidates:  # thousands of near-identical items: the most recent ones suffice
+        keys = np.sort(keys)[-max_candidates:]
+    permutations = digest.shape[0]
+    agreement = np.empty(keys.shape[0], dtype=np.int64)
+    for n in range(keys.shape[0]):
+        row = digests[keys[n]]
+        equal = 0
+        for p in range(permutations):
+            if row[p] == digest[p]:
+                equal += 1
+        agreement[n] = equal
+    kept = agreement >= min_equal
+    chosen, chosen_agreement = keys[kept], agreement[kept]
+    order = np.argsort((permutations - chosen_agreement) * (np.int64(1) << 40) + chosen)
+    return chosen[order[:limit]]
+
+
+class BandedLSH:
+    """MinHash LSH over documents numbered 0, 1, 2, ... (the story index's keys), filed by day; bands of two
+    digest values (``permutations`` / 2 bands)."""
+
+    def __init__(self, permutations: int, capacity: int = 1024) -> None:
+        self.bands = permutations // 2
+        self.digests = np.zeros((capacity, permutations), dtype=np.uint32)
+        self.days = np.zeros(capacity, dtype=np.int64)
+        self._stamps = np.zeros(capacity, dtype=np.int64)  # key -> the last query that found it
+        self._found = np.zeros(capacity, dtype=np.int64)  # a query's candidates (each key at most once)
+        self._stamp = 0
+        self._slots = np.zeros((4096, 3), dtype=np.int64)
+        self._entries = np.zeros((capacity * self.bands, 2), dtype=np.int64)  # (key, next entry of its bucket)
+        self._used = np.zeros(2, dtype=np.int64)
+
+    def insert(self, key: int, digest: np.ndarray, day: int) -> None:
+        if key >= len(self.digests):
+            size = max(key + 1, 2 * len(self.digests))
+            self.digests, self.days = _resized(self.digests, size), _resized(self.days, size)
+            self._stamps, self._found = _resized(self._stamps, size), _resized(self._found, size)
+        if self._used[1] + self.bands > len(self._entries):
+            self._entries = _resized(self._entries, 2 * len(self._entries))
+        if 2 * (self._used[0] + self.bands) > len(self._slots):  # at most half full: probes stay short
+            bigger = np.zeros((2 * len(self._slots), 3), dtype=np.int64)
+            _rehash(self._slots, bigger)
+            self._slots = bigger
+        self.digests[key] = digest
+        self.days[key] = day
+        _insert(self._slots, self._entries, self._used, key, self.digests[key], day)
+
+    def best(self, digest: np.ndarray, day: int, reach: int, also: list[int], max_candidates: int,
+             min_equal: int, limit: int) -> list[int]:
+        """The candidates worth confirming for a document with ``digest`` published on ``day``: see ``_query``."""
+        self._stamp += 1
+        return _query(self._slots, self._entries, self.digests, self.days, self._stamps, self._stamp, self._found,
+                      digest, day, reach, np.asarray(also, dtype=np.int64), max_candidates, min_equal,
+                      limit).tolist()
+
+
+def _resized(array: np.ndarray, size: int) -> np.ndarray:
+    bigger = np.zeros((size, *array.shape[1:]), dtype=array.dtype)
+    bigger[:len(array)] = array
+    return bigger

@@ -1,0 +1,51 @@
+"""The compiled LSH and pair scoring against their definitions, on generated digests and documents."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.story_lsh import BandedLSH
+
+PERMUTATIONS = 16
+
+
+def _shares_a_band(a: np.ndarray, b: np.ndarray) -> bool:
+    return any((a[i:i + 2] == b[i:i + 2]).all() for i in range(0, len(a), 2))
+
+
+def test_candidates_are_exactly_the_documents_sharing_a_band_within_reach():
+    rng = np.random.default_rng(5)
+    # few distinct values, so that bands collide often and buckets hold long chains
+    digests = rng.integers(0, 3, size=(400, PERMUTATIONS)).astype(np.uint32)
+    days = rng.integers(100, 110, size=400)
+    lsh = BandedLSH(PERMUTATIONS, capacity=8)  # grows: rehashing and resizing are exercised
+    for key in range(300):
+        lsh.insert(key, digests[key], int(days[key]))
+    for query in range(300, 400):
+        found = lsh.best(digests[query], int(days[query]), 2, [], 10**6, 0, 10**6)
+        expected = {key for key in range(300)
+                    if abs(days[key] - days[query]) <= 2 and _shares_a_band(digests[key], digests[query])}
+        assert sorted(found) == sorted(expected) and len(found) == len(set(found))
+
+
+def test_the_best_candidates_agree_most_with_the_query_ties_to_the_lower_key():
+    query = np.arange(PERMUTATIONS, dtype=np.uint32)
+    lsh = BandedLSH(PERMUTATIONS)
+    agreeing = [16, 4, 10, 10, 2, 16]  # places each document shares with the query (first band always shared)
+    for key, places in enumerate(agreeing):
+        digest = query.copy()
+        digest[places:] += 1000
+        lsh.insert(key, digest, 7)
+    assert lsh.best(query, 7, 0, [], 100, 3, 3) == [0, 5, 2]
+    assert lsh.best(query, 7, 0, [], 100, 3, 10) == [0, 5, 2, 3, 1]  # 2 places: below the minimum
+    assert lsh.best(query, 7, 0, [], 3, 0, 10) == [5, 3, 4]  # at most 3 candidates: the most recent keys
+    assert lsh.best(query, 9, 1, [], 100, 0, 10) == []  # two days away, reach one day
+
+
+def test_documents_found_by_other_routes_join_once_and_only_within_reach():
+    lsh = BandedLSH(PERMUTATIONS)
+    base = np.zeros(PERMUTATIONS, dtype=np.uint32)
+    lsh.insert(0, base, 10)
+    lsh.insert(1, base + 1, 10)
+    lsh.insert(2, base + 2, 20)
+    assert sorted(lsh.best(base, 10, 2, [0, 1, 1, 2], 100, 0, 10)) == [0, 1]
