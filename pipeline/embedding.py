@@ -67,9 +67,3 @@ def quantised(vectors: np.ndarray) -> list[bytes]:
     """Unit vectors as int8 bytes (128 bytes each): compact enough to store with every story signature."""
     return [row.tobytes() for row in np.clip(np.rint(vectors * 127.0), -127, 127).astype(np.int8)]
 
-
-def unit_vector(quantised_vector: bytes) -> np.ndarray | None:
-    """A ``quantised`` vector back as a float unit vector; None when it is empty or all zeros (no tokens)."""
-    vector = np.frombuffer(quantised_vector, dtype=np.int8).astype(np.float32)
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm else None
