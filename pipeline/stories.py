@@ -64,7 +64,7 @@ COHESION_MIN = 0.5  # mean probability over a story's core needed to join it (be
 RECURRING_MIN = 0.9  # live pages, briefings, round-ups, explainers join a story only on this much certainty
 VECTOR_CHARS = 300  # title + lead embedded for the pair cosine (300 measured as good as 600 on the dev pairs)
 
-_MICROSECOND = timedelta(microseconds=1)
+_MAX_GAP_MICROS = STORY_MAX_GAP // timedelta(microseconds=1)  # the gap as the story table counts time
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SERIES = re.compile(
     r"\b(live updates?|live blog|as it happened|transcript|recap|takeaways|what we know|what to know|"
@@ -331,7 +331,7 @@ class StoryIndex:
         self._ids: set[str] = set()
         self._cores: dict[str, list[int]] = {}  # story id -> its first CORE_SIZE members
         self._table = DocTable()  # every document as arrays, for the compiled pair scoring (row = key)
-        self._queried: tuple[StoryDoc | None, Any] = (None, None)  # the last matched document and its MinHash
+        self._queried: tuple[StoryDoc | None, Any] = (None, None)  # the last matched document and its digest
         self.pair_model = get_pair_model() if pair_model == "installed" else pair_model
         self.covered: tuple[datetime, datetime] | None = None  # time range of warehouse documents loaded
         for doc in docs:
@@ -435,7 +435,7 @@ class StoryIndex:
             return []
         return story_kernel.pair_probabilities(
             row, np.asarray(others, dtype=np.int64), table.ids, table.weights, table.spans, table.ints, table.floats,
-            table.vectors, MISSING_COSINE, *self.pair_model.arrays, STORY_MAX_GAP // _MICROSECOND).tolist()
+            table.vectors, MISSING_COSINE, *self.pair_model.arrays, _MAX_GAP_MICROS).tolist()
 
     def _scores(self, doc: StoryDoc, row: int, keys: list[int]) -> list[float]:
         """``pair_scores`` of a staged document (``row`` of the index's table) against documents in the index."""

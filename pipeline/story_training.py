@@ -18,7 +18,7 @@ import numpy as np
 from pipeline.jsonl import JsonLinesError, numbered_records
 from pipeline.metrics import is_frozen
 from pipeline.stories import StoryDoc
-from pipeline.story_pairs import FEATURES, KNOTS, PairModel, hat_basis, pair_features
+from pipeline.story_pairs import FEATURES, KNOTS, PairModel, hat_basis, pair_feature_rows
 
 # pair-level 5-fold CV (3 seeds), recall at 5 % of different pairs accepted: one weight per feature 0.60,
 # gradient-boosted trees (depth 2-3) 0.70-0.71, one piecewise-linear curve per feature (6 knots) 0.73-0.74
@@ -42,7 +42,7 @@ def fit_pair_model(features: np.ndarray, target: np.ndarray, trained_on: dict[st
 def train_pairs(pairs: Sequence[tuple[str, StoryDoc, StoryDoc, int]]) -> PairModel:
     """``pairs``: (pair id, a, b, label 0|1|2), sorted for determinism; the frozen slice is left out."""
     data = sorted((p for p in pairs if not is_frozen(p[0])), key=lambda p: str(p[0]))
-    features = np.array([pair_features(a, b) for _, a, b, _ in data])
+    features = pair_feature_rows([(a, b) for _, a, b, _ in data])
     labels = np.array([label for *_, label in data])
     return fit_pair_model(features, labels >= 1, {
         "pairs": len(data), "labels": {str(k): int((labels == k).sum()) for k in (0, 1, 2)},
