@@ -145,8 +145,9 @@ cluster-deps: ## Debian postgresql + redis-server for the cluster profile and it
 	else echo "postgresql/redis-server not found and not root: cluster tests will be skipped"; fi
 
 CLUSTER_HOME ?= $(CURDIR)/.cluster
-cluster: $(STAMP) cluster-deps ## on loopback: PostgreSQL, Redis, moto S3, Airflow api-server/scheduler/dag-processor, 2 Celery workers, a DuckLake warehouse
-	$(BIN)/python -m pipeline.scaleout start --home $(CLUSTER_HOME)
+CLUSTER_WORKERS ?= 2
+cluster: $(STAMP) cluster-deps ## on loopback: PostgreSQL, Redis, moto S3, Airflow api-server/scheduler/dag-processor, 2 Celery workers (CLUSTER_WORKERS), a DuckLake warehouse
+	$(BIN)/python -m pipeline.scaleout start --home $(CLUSTER_HOME) --workers $(CLUSTER_WORKERS)
 
 cluster-stop: ## stop exactly what make cluster started
 	$(BIN)/python -m pipeline.scaleout stop --home $(CLUSTER_HOME)

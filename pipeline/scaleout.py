@@ -42,10 +42,10 @@ class Ports:
     worker_logs: tuple[int, ...]
 
     @classmethod
-    def free(cls) -> Ports:
+    def free(cls, workers: int = WORKERS) -> Ports:
         taken: list[socket.socket] = []
         try:
-            for _ in range(4 + WORKERS):
+            for _ in range(4 + workers):
                 sock = socket.socket()
                 sock.bind(("127.0.0.1", 0))
                 taken.append(sock)
@@ -147,30 +147,16 @@ class Cluster:
                                        start_new_session=True)  # its own process group: stop takes it whole
         (self.pids / f"{name}.pid").write_text(str(process.pid), encoding="utf-8")
 
-    def start(self, feeds_file: Path | None = None, extra_env: dict[str, str] | None = None) -> dict[str, str]:
-        if self.pids.exists() and any(self.pids.glob("*.pid")):
-            raise SystemExit(f"a cluster is already running from {self.home} (make cluster-stop)")
-        for folder in (self.pids, self.logs, self.home / "airflow", self.home / "landing"):
-            folder.mkdir(parents=True, exist_ok=True)
-        ports = Ports.free()
-        env_settings = environment(self.home, ports)
-        env_settings["AIRFLOW__API_AUTH__JWT_SECRET"] = secrets.token_hex(32)  # one secret for every component
-        env_settings["AIRFLOW__API__SECRET_KEY"] = secrets.token_hex(32)
-        if feeds_file is not None:
-            env_settings["NEWSWATCH_FEEDS_FILE"] = str(Path(feeds_file).resolve())
-        env_settings.update(extra_env or {})
-        self.env_file.write_text(json.dumps(env_settings, indent=1), encoding="utf-8")
-        (self.home / "env.sh").write_text("".join(f"export {k}='{v}'\n" for k, v in env_settings.items()),
-                                          encoding="utf-8")
+    def start(self, feeds_file: Path | None = None, extra_env: dict[str, str] | None = None,
+              workers: int = WORKERS) -> dict[str, str]:
+        """The whole deployment with ``workers`` Celery workers (concurrency 4 each)."""
+        env_settings, ports = self._prepare(feeds_file, extra_env, workers)
         env = {**os.environ, **env_settings}
         try:
-            self._start_postgres(ports.postgres)
+            self._start_storage(ports, env)
             self._spawn("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(ports.redis), "--save", "",
                                   "--appendonly", "no"], env)
-            self._spawn("s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(ports.s3)], env)
             wait_for_port(ports.redis, "Redis")
-            wait_for_port(ports.s3, "moto S3")
-            self._create_bucket(ports.s3)
             airflow = str(BIN / "airflow")
             for step in (["db", "migrate"], ["pools", "set", "warehouse", "4", "lake writers side by side"],
                          ["pools", "set", "feeds", "4", "concurrent feed polls"]):
@@ -191,6 +177,41 @@ class Cluster:
             self.stop()
             raise
         return env_settings
+
+    def start_storage(self) -> dict[str, str]:
+        """Only the lake's servers (PostgreSQL catalog, moto S3): the warehouse without Airflow, e.g. to measure
+        its load against the DuckDB file's."""
+        env_settings, ports = self._prepare(None, None, 0)
+        try:
+            self._start_storage(ports, {**os.environ, **env_settings})
+        except BaseException:
+            self.stop()
+            raise
+        return env_settings
+
+    def _prepare(self, feeds_file: Path | None, extra_env: dict[str, str] | None,
+                 workers: int) -> tuple[dict[str, str], Ports]:
+        if self.pids.exists() and any(self.pids.glob("*.pid")):
+            raise SystemExit(f"a cluster is already running from {self.home} (make cluster-stop)")
+        for folder in (self.pids, self.logs, self.home / "airflow", self.home / "landing"):
+            folder.mkdir(parents=True, exist_ok=True)
+        ports = Ports.free(workers)
+        env_settings = environment(self.home, ports)
+        env_settings["AIRFLOW__API_AUTH__JWT_SECRET"] = secrets.token_hex(32)  # one secret for every component
+        env_settings["AIRFLOW__API__SECRET_KEY"] = secrets.token_hex(32)
+        if feeds_file is not None:
+            env_settings["NEWSWATCH_FEEDS_FILE"] = str(Path(feeds_file).resolve())
+        env_settings.update(extra_env or {})
+        self.env_file.write_text(json.dumps(env_settings, indent=1), encoding="utf-8")
+        (self.home / "env.sh").write_text("".join(f"export {k}='{v}'\n" for k, v in env_settings.items()),
+                                          encoding="utf-8")
+        return env_settings, ports
+
+    def _start_storage(self, ports: Ports, env: dict[str, str]) -> None:
+        self._start_postgres(ports.postgres)
+        self._spawn("s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(ports.s3)], env)
+        wait_for_port(ports.s3, "moto S3")
+        self._create_bucket(ports.s3)
 
     def _start_postgres(self, port: int) -> None:
         bin_dir = _postgres_bin()
@@ -274,10 +295,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("action", choices=("start", "stop"))
     parser.add_argument("--home", type=Path, default=PROJECT_ROOT / ".cluster")
     parser.add_argument("--feeds", type=Path, default=None, help="feed list (default: NEWSWATCH_FEEDS_FILE)")
+    parser.add_argument("--workers", type=int, default=WORKERS, choices=range(1, 9), metavar="1..8",
+                        help=f"Celery workers (default {WORKERS})")
     args = parser.parse_args(argv)
     cluster = Cluster(args.home)
     if args.action == "start":
-        settings = cluster.start(args.feeds)
+        settings = cluster.start(args.feeds, workers=args.workers)
         print(f"cluster up from {cluster.home}: Airflow UI {settings['AIRFLOW__API__BASE_URL']} (admin; password in "
               f"{settings['AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE']}), warehouse "
               f"{settings['NEWSWATCH_WAREHOUSE']} on {settings['NEWSWATCH_DATA_PATH']}; "

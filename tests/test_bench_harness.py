@@ -7,6 +7,9 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+from pipeline.scaleout import postgres_bin
 from pipeline.settings import PROJECT_ROOT
 
 
@@ -22,3 +25,15 @@ def test_bench_size_run_processes_the_whole_corpus():
     assert counts["loaded"] + counts["duplicates"] + counts["quarantined"] == counts["items_seen"]
     assert {"parse", "dedup", "classify", "validate", "load"} <= set(run["stages"])
     assert run["end_to_end_items_per_s"] > 0 and run["feedparser_floor_items_per_s"] > 0
+
+
+@pytest.mark.cluster
+@pytest.mark.skipif(postgres_bin() is None, reason="PostgreSQL not installed (make cluster-deps)")
+def test_bench_lake_load_loads_the_same_corpus_into_the_file_and_both_lakes():
+    result = subprocess.run([sys.executable, "-m", "tests.bench.run", "--lake-load", "300"], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    loaded = {name: figures[name]["loaded"] for name in ("duckdb_file", "ducklake_s3", "ducklake_folder")}
+    assert len(set(loaded.values())) == 1 and loaded["duckdb_file"] > 0, loaded
+    assert all(figures[name]["load_vs_file"] > 0 for name in ("ducklake_s3", "ducklake_folder"))

@@ -32,25 +32,20 @@ def _rate(items: int, seconds: float) -> float:
     return round(items / seconds, 1) if seconds > 0 else float("inf")
 
 
-def run_size(size: int) -> dict[str, Any]:
-    import feedparser
-    import pyarrow as pa
-    from lxml import etree
-
-    from pipeline.digest.build import build_digest
+def land_corpus(size: int, workdir: Path, **overrides: Any) -> tuple[Any, list[dict[str, Any]], list[Any]]:
+    """The bench corpus of ``size`` items landed as fetched bodies under ``workdir``: (settings, the poll
+    outcomes `process` takes, the generated (feed, body, items) triples). ``overrides`` change the settings
+    (e.g. a lake warehouse)."""
     from pipeline.feeds.landing import land
-    from pipeline.ingest import process
     from pipeline.settings import Settings
-    from pipeline.store.connection import connect
-    from pipeline.store.warehouse import Warehouse
     from tests.bench.corpus import CorpusSpec, bodies
 
-    spec = CorpusSpec(items=size)
-    generated = bodies(spec)
-    workdir = Path(tempfile.mkdtemp(prefix=f"newswatch-bench-{size}-"))
-    settings = Settings(db=workdir / "bench.duckdb", landing_dir=workdir / "landing", digest_dir=workdir / "digests",
-                        feeds_file=workdir / "none.toml", seeds_dir=workdir / "no-seeds",
-                        validation_max_error_rate=1.0)
+    generated = bodies(CorpusSpec(items=size))
+    workdir.mkdir(parents=True, exist_ok=True)
+    settings = Settings(**{"db": workdir / "bench.duckdb", "landing_dir": workdir / "landing",
+                           "digest_dir": workdir / "digests",
+                           "validation_dir": workdir / "validation", "feeds_file": workdir / "none.toml",
+                           "seeds_dir": workdir / "no-seeds", "validation_max_error_rate": 1.0, **overrides})
     settings.feeds_file.write_text("# the bench's feeds are landed directly\n", encoding="utf-8")
     fetched_at = datetime.now(UTC)
     outcomes = []
@@ -62,6 +57,21 @@ def run_size(size: int) -> dict[str, Any]:
                          "status": 200, "outcome": "changed", "error": None, "etag": None, "last_modified": None,
                          "body_hash": ref.body_hash, "landing": ref.to_dict(), "headers": {},
                          "polled_at": fetched_at.isoformat(), "retry_after": None, "elapsed_s": 0.0})
+    return settings, outcomes, generated
+
+
+def run_size(size: int) -> dict[str, Any]:
+    import feedparser
+    import pyarrow as pa
+    from lxml import etree
+
+    from pipeline.digest.build import build_digest
+    from pipeline.ingest import process
+    from pipeline.store.connection import connect
+    from pipeline.store.warehouse import Warehouse
+
+    workdir = Path(tempfile.mkdtemp(prefix=f"newswatch-bench-{size}-"))
+    settings, outcomes, generated = land_corpus(size, workdir)
 
     sample, sample_items = [], 0
     for _, body, count in generated:
@@ -263,6 +273,16 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--digest-scale":
         print(json.dumps(digest_at_scale()))
         return
+    if len(sys.argv) > 2 and sys.argv[1] == "--lake-load":
+        from tests.bench.scaleout import lake_load
+
+        print(json.dumps(lake_load(int(sys.argv[2]))))
+        return
+    if len(sys.argv) > 2 and sys.argv[1] == "--cluster-ingest":
+        from tests.bench.scaleout import cluster_ingest
+
+        print(json.dumps(cluster_ingest(int(sys.argv[2]))))
+        return
     if len(sys.argv) > 2 and sys.argv[1] == "--dedup-curve":
         print(json.dumps(dedup_curve(int(sys.argv[2]), int(sys.argv[3]))))
         return
@@ -286,6 +306,8 @@ def main() -> None:
     report = {"generated_at": datetime.now(UTC).isoformat(), "machine": {"cpus": os.cpu_count()},
               "runs": runs, "dedup_curve": dedup, "poll_500_unchanged": poll, "digest_1m": digest_scale,
               "classify_one_core": classify}
+    if os.environ.get("NEWSWATCH_BENCH_SCALEOUT", "1") != "0":
+        report["scaleout"] = _scaleout()
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2), encoding="utf-8")
     points = ", ".join(f"{p['items']}: {p['us_per_item']}" for p in dedup["curve"])
@@ -296,7 +318,32 @@ def main() -> None:
           f"for {digest_scale['relevant_stories']} relevant stories that day")
     print(f"classify stage on one core: {classify['items_per_s']} items/s (target {CLASSIFY_TARGET_PER_S}, "
           f"{'met' if classify['meets_target'] else 'NOT met'})")
+    if report.get("scaleout"):
+        _print_scaleout(report["scaleout"])
     print(f"written to {OUT}")
+
+
+def _scaleout() -> dict[str, Any] | None:
+    """Issue 16's figures, each in its own process: the lake's load vs the file's, and the cluster's ingest with
+    1 and 2 Celery workers (None where PostgreSQL/Redis are not installed)."""
+    figures = {}
+    for name, args in (("lake_load", ["--lake-load", "10000"]), ("cluster_1_worker", ["--cluster-ingest", "1"]),
+                       ("cluster_2_workers", ["--cluster-ingest", "2"])):
+        result = subprocess.run([sys.executable, "-m", "tests.bench.run", *args], cwd=PROJECT_ROOT,
+                                capture_output=True, text=True, check=True)
+        figures[name] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures if all(figures.values()) else None
+
+
+def _print_scaleout(scaleout: dict[str, Any]) -> None:
+    lake = scaleout["lake_load"]
+    print(f"load of {lake['items']} items, rows/s: DuckDB file {lake['duckdb_file']['load_rows_per_s']}, DuckLake "
+          f"(PostgreSQL catalog) on S3 {lake['ducklake_s3']['load_rows_per_s']} "
+          f"(x{lake['ducklake_s3']['load_vs_file']}), on a folder {lake['ducklake_folder']['load_rows_per_s']} "
+          f"(x{lake['ducklake_folder']['load_vs_file']})")
+    one, two = scaleout["cluster_1_worker"], scaleout["cluster_2_workers"]
+    print(f"cluster ingest of {one['feeds']} feeds / {one['items']} items: 1 worker {one['wall_s']} s, "
+          f"2 workers {two['wall_s']} s (loaded {one['loaded']} / {two['loaded']})")
 
 
 def _print_run(run: dict[str, Any]) -> None:
