@@ -56,6 +56,11 @@ class Ports:
         return cls(numbers[0], numbers[1], numbers[2], numbers[3], tuple(numbers[4:]))
 
 
+def newswatch_settings(env: dict[str, str]) -> dict[str, str]:
+    """The NEWSWATCH_* variables of a deployment's environment as Settings fields (``Settings(**...)``)."""
+    return {k.removeprefix("NEWSWATCH_").lower(): v for k, v in env.items() if k.startswith("NEWSWATCH_")}
+
+
 def wait_for_port(port: int, what: str, timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -178,12 +183,12 @@ class Cluster:
             raise
         return env_settings
 
-    def start_storage(self) -> dict[str, str]:
+    def start_storage(self, databases: tuple[str, ...] = ()) -> dict[str, str]:
         """Only the lake's servers (PostgreSQL catalog, moto S3): the warehouse without Airflow, e.g. to measure
-        its load against the DuckDB file's."""
+        its load against the DuckDB file's. ``databases``: more catalogs to create beside ``lake``."""
         env_settings, ports = self._prepare(None, None, 0)
         try:
-            self._start_storage(ports, {**os.environ, **env_settings})
+            self._start_storage(ports, {**os.environ, **env_settings}, databases)
         except BaseException:
             self.stop()
             raise
@@ -207,13 +212,13 @@ class Cluster:
                                           encoding="utf-8")
         return env_settings, ports
 
-    def _start_storage(self, ports: Ports, env: dict[str, str]) -> None:
-        self._start_postgres(ports.postgres)
+    def _start_storage(self, ports: Ports, env: dict[str, str], databases: tuple[str, ...] = ()) -> None:
+        self._start_postgres(ports.postgres, ("airflow", "lake", *databases))
         self._spawn("s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(ports.s3)], env)
         wait_for_port(ports.s3, "moto S3")
         self._create_bucket(ports.s3)
 
-    def _start_postgres(self, port: int) -> None:
+    def _start_postgres(self, port: int, databases: tuple[str, ...]) -> None:
         bin_dir = _postgres_bin()
         as_postgres = as_postgres_user()
         data = self.home / "postgres"
@@ -234,7 +239,7 @@ class Cluster:
         subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
                         str(data / "server.log"), "-w", "start"], check=True, capture_output=True)
         (self.pids / "postgres.pid").write_text((data / "postmaster.pid").read_text().split()[0], encoding="utf-8")
-        for database in ("airflow", "lake"):
+        for database in databases:
             subprocess.run([str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", PG_USER, "-d",
                             "postgres", "-qc", f"CREATE DATABASE {database}"], check=False, capture_output=True)
 

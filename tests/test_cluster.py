@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from pipeline.scaleout import Cluster, postgres_bin
+from pipeline.scaleout import Cluster, newswatch_settings, postgres_bin
 from pipeline.settings import Settings
 from pipeline.store import open_warehouse
 from tests.conftest import VENV_BIN
@@ -49,8 +49,7 @@ def _metadata(settings: dict[str, str], sql: str) -> list[tuple[object, ...]]:
 
 
 def _lake(settings: dict[str, str]) -> Settings:
-    return Settings(**{k.removeprefix("NEWSWATCH_").lower(): v for k, v in settings.items()
-                       if k.startswith("NEWSWATCH_")})
+    return Settings(**newswatch_settings(settings))
 
 
 def _wait_for_ingest_runs(settings: dict[str, str], at_least: int, timeout_s: float = 600.0) -> list[tuple]:

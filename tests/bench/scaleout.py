@@ -5,28 +5,20 @@
 - the wall time of one cluster ingest (mapped polls, batches processed side by side) with 1 and with 2 Celery
   workers, from the scheduler's own record of the DAG run.
 
-Each returns a dict, or ``None`` when PostgreSQL/Redis are not installed (``make cluster-deps``)."""
+Each returns a dict, or ``None`` when PostgreSQL (and, for the cluster, Redis) is not installed
+(``make cluster-deps``)."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.scaleout import PG_USER, Cluster, postgres_bin
+from pipeline.scaleout import Cluster, newswatch_settings, postgres_bin
 
 INGEST_FEEDS, INGEST_ITEMS = 40, 25
-
-
-def _available() -> bool:
-    return postgres_bin() is not None and shutil.which("redis-server") is not None
-
-
-def _newswatch_settings(env: dict[str, str]) -> dict[str, str]:
-    return {k.removeprefix("NEWSWATCH_").lower(): v for k, v in env.items() if k.startswith("NEWSWATCH_")}
 
 
 def _home(prefix: str) -> Path:
@@ -38,7 +30,7 @@ def _home(prefix: str) -> Path:
 
 def lake_load(size: int = 10_000) -> dict[str, Any] | None:
     """The same corpus processed into the DuckDB file, a lake on S3 and a lake on a local folder."""
-    if not _available():
+    if postgres_bin() is None:
         return None
     from pipeline.ingest import process
     from tests.bench.run import land_corpus
@@ -46,17 +38,14 @@ def lake_load(size: int = 10_000) -> dict[str, Any] | None:
     home = _home("newswatch-bench-lake-")
     cluster = Cluster(home / "cluster")
     try:
-        lake = _newswatch_settings(cluster.start_storage())
-        port = lake["warehouse"].split("port=")[1].split()[0]
-        subprocess.run([str(postgres_bin() / "psql"), "-h", "127.0.0.1", "-p", port, "-U", PG_USER, "-d", "postgres",
-                        "-qc", "CREATE DATABASE lake_folder"], check=True, capture_output=True)
+        deployment = newswatch_settings(cluster.start_storage(databases=("lake_folder",)))
+        # the lake's own settings only: landing, digest and validation folders are each run's
+        lake = {k: v for k, v in deployment.items() if k in ("warehouse", "data_path") or k.startswith("s3_")}
         folder_lake = {"warehouse": lake["warehouse"].replace("dbname=lake", "dbname=lake_folder"),
-                       "data_path": str(home / "lake-files") + "/"}
+                       "data_path": f"{home / 'lake-files'}/"}
         backends = {"duckdb_file": {}, "ducklake_s3": lake, "ducklake_folder": folder_lake}
         figures: dict[str, Any] = {"items": size}
         for name, overrides in backends.items():
-            overrides = {k: v for k, v in overrides.items()
-                         if k in ("warehouse", "data_path") or k.startswith("s3_")}  # not its landing/digest dirs
             settings, outcomes, _ = land_corpus(size, home / name, **overrides)
             started = time.perf_counter()
             summary = process(settings, outcomes, include_seeds=False)
@@ -79,7 +68,7 @@ def lake_load(size: int = 10_000) -> dict[str, Any] | None:
 def cluster_ingest(workers: int, feeds: int = INGEST_FEEDS, items: int = INGEST_ITEMS) -> dict[str, Any] | None:
     """Start the cluster profile with ``workers`` Celery workers, let its scheduled ingest take ``feeds`` loopback
     feeds of ``items`` items, and read the run's wall time and its tasks' hosts from the metadata DB."""
-    if not _available():
+    if postgres_bin() is None or shutil.which("redis-server") is None:
         return None
     import psycopg2
     from pytest_httpserver import HTTPServer
@@ -101,18 +90,19 @@ def cluster_ingest(workers: int, feeds: int = INGEST_FEEDS, items: int = INGEST_
                 cursor.execute("SELECT state, extract(epoch FROM end_date - start_date) FROM dag_run "
                                "WHERE dag_id = 'newswatch_ingest'")
                 run = cursor.fetchall()
-                cursor.execute("SELECT count(DISTINCT hostname), count(*) FROM task_instance "
-                               "WHERE dag_id = 'newswatch_ingest' AND task_id IN ('poll_feed', 'process')")
-                hosts, tasks = cursor.fetchone()
             if run and run[0][0] in ("success", "failed"):
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the cluster ingest did not finish in 900 s: {run}")
             time.sleep(1.0)
+        with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT count(DISTINCT hostname), count(*) FROM task_instance "
+                           "WHERE dag_id = 'newswatch_ingest' AND task_id IN ('poll_feed', 'process')")
+            hosts, tasks = cursor.fetchone()
         from pipeline.settings import Settings
         from pipeline.store import open_warehouse
 
-        with open_warehouse(Settings(**_newswatch_settings(env))) as wh:
+        with open_warehouse(Settings(**newswatch_settings(env))) as wh:
             loaded = wh.query("SELECT count(*) FROM articles WHERE source_kind = 'feed'")[1][0][0]
         return {"workers": workers, "feeds": feeds, "items": feeds * items, "state": run[0][0],
                 "wall_s": round(float(run[0][1]), 1), "loaded": loaded, "hosts_that_worked": hosts,
