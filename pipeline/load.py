@@ -4,14 +4,13 @@ and whose content is unchanged is counted and not touched; an edited item become
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pipeline.dedup import SameArticleIndex, assign_stories
+from pipeline.dedup import Assignment, SameArticleIndex, assign_stories
 from pipeline.importance import ImportanceWeights
-from pipeline.models import Item, Relevance
+from pipeline.models import Item, Relevance, evidence_json
 from pipeline.normalize import title_key
 from pipeline.store import Warehouse
 from pipeline.store.stories import Signature
@@ -43,9 +42,40 @@ def article_row(item: Item, relevance: Relevance, run_id: str, now: datetime, st
         "updated_at": item.updated_at, "ingested_at": now, "last_seen_at": now, "first_run_id": run_id,
         "language": item.language, "content_hash": item.content_hash, "title_key": title_key(item.title),
         "relevance_score": relevance.score, "relevance_label": relevance.label,
-        "topics": list(relevance.topics), "evidence": json.dumps(list(relevance.evidence), ensure_ascii=False),
+        "topics": list(relevance.topics), "evidence": evidence_json(relevance),
         "classifier_version": relevance.version, "story_id": story_id, "duplicate_of": duplicate_of,
         "flags": item.flags, "revision": revision,
+    }
+
+
+def article_columns(items: list[Item], relevance: dict[str, Relevance], assignments: dict[str, Assignment],
+                    run_id: str, now: datetime, title_keys: dict[str, str] | None = None) -> dict[str, list[Any]]:
+    """New articles as columns (``article_row``'s keys, revision 1), built a column at a time: the load
+    inserts them from one Arrow table, and a row dict per article cost as much as the insert itself.
+    ``title_keys``: article id -> its normalised title where already computed (story features hold it)."""
+    verdicts = [relevance[i.article_id] for i in items]
+    placed = [assignments[i.article_id] for i in items]
+    count = len(items)
+    keys = title_keys or {}
+    return {
+        "article_id": [i.article_id for i in items], "source_kind": [i.source_kind for i in items],
+        "source_id": [i.source_id for i in items], "source_name": [i.source_name for i in items],
+        "guid": [i.guid for i in items], "url": [i.url for i in items],
+        "canonical_url": [i.canonical_url for i in items], "title": [i.title for i in items],
+        "summary": [i.summary for i in items], "summary_html": [i.summary_html for i in items],
+        "body": [i.body for i in items], "author": [i.author for i in items], "tags": [i.tags for i in items],
+        "published_at": [i.published_at for i in items],
+        "published_precision": [i.published_precision for i in items],
+        "updated_at": [i.updated_at for i in items], "ingested_at": [now] * count, "last_seen_at": [now] * count,
+        "first_run_id": [run_id] * count, "language": [i.language for i in items],
+        "content_hash": [i.content_hash for i in items],
+        "title_key": [keys.get(i.article_id) or title_key(i.title) for i in items],
+        "relevance_score": [r.score for r in verdicts], "relevance_label": [r.label for r in verdicts],
+        "topics": [list(r.topics) for r in verdicts],
+        "evidence": [evidence_json(r) for r in verdicts],
+        "classifier_version": [r.version for r in verdicts], "story_id": [a.story_id for a in placed],
+        "duplicate_of": [a.duplicate_of for a in placed], "flags": [i.flags for i in items],
+        "revision": [1] * count,
     }
 
 
@@ -117,7 +147,7 @@ def load_items(wh: Warehouse, items: list[Item], relevance: dict[str, Relevance]
                                                         [i.canonical_url for i in new_items])
             assignments, docs = assign_stories(new_items, SameArticleIndex(known), stories, now)
         with timed(timings, "load"):
-            inserts: list[dict[str, Any]] = []
+            inserts: list[Item] = []
             revisions: list[dict[str, Any]] = []
             touched: set[str] = set()
             for item in unique:
@@ -135,13 +165,16 @@ def load_items(wh: Warehouse, items: list[Item], relevance: dict[str, Relevance]
                         touched.add(previous.story_id)
                     continue
                 assignment = assignments[item.article_id]
-                inserts.append(article_row(item, rel, run_id, now, assignment.story_id, assignment.duplicate_of, 1))
-                revisions.append(revision_row(item, 1, now, run_id))
+                inserts.append(item)
                 touched.add(assignment.story_id)
                 (result.duplicates if assignment.duplicate_of else result.loaded).append(item.article_id)
-            wh.articles.insert(inserts)
+            wh.articles.insert_new(article_columns(inserts, relevance, assignments, run_id, now,
+                                                   {d.article_id: d.title_key for d in docs}))
             wh.articles.add_revisions(revisions)
-            wh.stories.save_signatures([Signature(d.article_id, d.story_id, d.seen_at, d.to_json()) for d in docs])
+            # the parse workers' features as they sent them (the same as the document's own, without re-encoding)
+            precomputed = {i.article_id: i.story_features for i in new_items if i.story_features is not None}
+            wh.stories.save_signatures([Signature(d.article_id, d.story_id, d.seen_at,
+                                                  precomputed.get(d.article_id) or d.to_json()) for d in docs])
             result.stories = sorted(touched)
             wh.stories.refresh(result.stories, (weights or ImportanceWeights()).stored_sql("a"))
     return result

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+import msgspec
+
 SourceKind = Literal["seed", "feed"]
 DatePrecision = Literal["second", "day", "month", "unknown"]
 
@@ -59,6 +61,12 @@ class Relevance:
     topics: tuple[str, ...]
     evidence: tuple[dict[str, Any], ...]
     version: str
+
+
+def evidence_json(verdict: Relevance) -> str:
+    """A verdict's evidence as stored (a JSON array): msgspec writes it about ten times faster than json.dumps,
+    which a load of many new articles noticed."""
+    return msgspec.json.encode(verdict.evidence).decode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,35 @@ def test_a_run_that_raises_is_marked_failed_and_its_chunk_rolls_back(settings, m
         (loaded, articles), = con.execute("SELECT (SELECT sum(loaded) FROM runs), count(*) FROM articles").fetchall()
     assert statuses == ["failed", "success"]
     assert loaded == articles
+
+
+def test_story_features_stored_as_json_before_migration_009_read_back_after_it(tmp_path: Path):
+    """A warehouse from before the packed signatures: its JSON rows survive the migration and read back alongside
+    the MessagePack rows written after it."""
+    import duckdb
+
+    from pipeline.store.connection import MIGRATIONS_DIR
+    from pipeline.store.stories import Signature, StoryStore
+
+    db = tmp_path / "old.duckdb"
+    seen = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    old_features = {"title_key": "nato summit", "tokens": {"nato": 1.5, "szczyt": 2.0}, "vector": ""}
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+                "applied_at TIMESTAMPTZ NOT NULL)")
+    for path in sorted(MIGRATIONS_DIR.glob("00[1-8]_*.sql")):
+        con.execute(path.read_text(encoding="utf-8"))
+        con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [int(path.name[:3]), path.stem[4:]])
+    con.execute("INSERT INTO story_signatures VALUES ('old', 'story-1', ?, ?)", [seen, json.dumps(old_features)])
+    con.close()
+
+    new_features = {"title_key": "drones over base", "tokens": {"drone": 1.0}, "vector": "AAE="}
+    with connect(db) as migrated:
+        stories = StoryStore(migrated)
+        stories.save_signatures([Signature("new", "story-2", seen, new_features)])
+        read = stories.signatures_between(seen - timedelta(days=1), seen + timedelta(days=1))
+        kind = migrated.execute("SELECT data_type FROM information_schema.columns WHERE table_name = "
+                                "'story_signatures' AND column_name = 'features'").fetchall()[0][0]
+    assert kind == "BLOB"
+    assert [(s.article_id, s.story_id, s.features) for s in read] == [("new", "story-2", new_features),
+                                                                     ("old", "story-1", old_features)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.models import KnownArticle, Relevance, classified_text
+from pipeline.models import KnownArticle, Relevance, classified_text, evidence_json
 from pipeline.store.connection import Connection, load_extension
 
 ARTICLE_SCHEMA = pa.schema([
@@ -107,14 +106,17 @@ class ArticleStore:
             self._con.unregister("probe")
         return [KnownArticle(*row[:4]) for row in rows]
 
-    def insert(self, rows: list[dict[str, Any]]) -> None:
-        """New articles, one set-based insert (rows carry every column of ARTICLE_SCHEMA)."""
-        if not rows:
+    def insert_new(self, columns: dict[str, list[Any]]) -> None:
+        """New articles given as columns (every column of ARTICLE_SCHEMA) and their first revisions, each one
+        set-based insert from the same Arrow table."""
+        if not columns["article_id"]:
             return
-        self._con.register("new_articles", pa.Table.from_pylist(rows, schema=ARTICLE_SCHEMA))
+        self._con.register("new_articles", pa.Table.from_pydict(columns, schema=ARTICLE_SCHEMA))
         try:
             self._con.execute(f"INSERT INTO articles ({_COLUMNS}, digest_day) SELECT {_COLUMNS}, {_DERIVED} "
                               "FROM new_articles")
+            self._con.execute("INSERT INTO article_revisions SELECT article_id, revision, title, summary, "
+                              "content_hash, ingested_at, first_run_id FROM new_articles")
         finally:
             self._con.unregister("new_articles")
 
@@ -177,7 +179,7 @@ class ArticleStore:
             "score": [v.score for v in verdicts.values()],
             "label": pa.array([v.label for v in verdicts.values()], pa.int8()),
             "topics": pa.array([list(v.topics) for v in verdicts.values()], pa.list_(pa.string())),
-            "evidence": [json.dumps(list(v.evidence), ensure_ascii=False) for v in verdicts.values()],
+            "evidence": [evidence_json(v) for v in verdicts.values()],
             "version": [v.version for v in verdicts.values()],
         })
         self._con.register("new_verdicts", table)

@@ -32,6 +32,13 @@ _STORY_UPDATES = ", ".join(f"{c} = new.{c}" for c in _STORY_COLUMNS.split(", ")[
 _STORY_VALUES = ", ".join(f"new.{c}" for c in _STORY_COLUMNS.split(", "))
 
 
+def decode_features(stored: bytes) -> dict[str, Any]:
+    """A stored signature's features: MessagePack, or JSON text for rows written before migration 009."""
+    if stored[:1] == b"{":
+        return msgspec.json.decode(stored)
+    return msgspec.msgpack.decode(stored)
+
+
 class StoryStore:
     def __init__(self, con: Connection) -> None:
         self._con = con
@@ -40,18 +47,16 @@ class StoryStore:
         rows = self._con.execute(
             "SELECT article_id, story_id, seen_at, features FROM story_signatures "
             "WHERE seen_at BETWEEN ? AND ? ORDER BY seen_at, article_id", [start, end]).fetchall()
-        decode = msgspec.json.decode
-        return [Signature(r[0], r[1], r[2], decode(r[3])) for r in rows]
+        return [Signature(r[0], r[1], r[2], decode_features(r[3])) for r in rows]
 
     def save_signatures(self, signatures: list[Signature]) -> None:
         if not signatures:
             return
-        encode = msgspec.json.encode
+        encode = msgspec.msgpack.encode
         self._con.register("new_signatures", pa.table({
             "article_id": [s.article_id for s in signatures], "story_id": [s.story_id for s in signatures],
             "seen_at": pa.array([s.seen_at for s in signatures], pa.timestamp("us", tz="UTC")),
-            # msgspec: a signature's token weights encode about 5x faster than with json.dumps (read back alike)
-            "features": [encode(s.features).decode() for s in signatures]}))
+            "features": pa.array([encode(s.features) for s in signatures], pa.binary())}))
         try:
             self._con.execute(
                 "MERGE INTO story_signatures USING (SELECT DISTINCT ON (article_id) * FROM new_signatures) AS new "
