@@ -50,6 +50,7 @@ class StoryStore:
         return [Signature(r[0], r[1], r[2], decode_features(r[3])) for r in rows]
 
     def save_signatures(self, signatures: list[Signature]) -> None:
+        """The story features of new articles (one each)."""
         if not signatures:
             return
         encode = msgspec.msgpack.encode
@@ -58,12 +59,10 @@ class StoryStore:
             "seen_at": pa.array([s.seen_at for s in signatures], pa.timestamp("us", tz="UTC")),
             "features": pa.array([encode(s.features) for s in signatures], pa.binary())}))
         try:
-            self._con.execute(
-                "MERGE INTO story_signatures USING (SELECT DISTINCT ON (article_id) * FROM new_signatures) AS new "
-                "ON story_signatures.article_id = new.article_id "
-                "WHEN MATCHED THEN UPDATE SET story_id = new.story_id, seen_at = new.seen_at, features = new.features "
-                "WHEN NOT MATCHED THEN INSERT (article_id, story_id, seen_at, features) "
-                "VALUES (new.article_id, new.story_id, new.seen_at, new.features)")
+            # an insert, not a merge: a signature is written with its article, in the same transaction, and
+            # articles are never deleted, so a new article has none yet (a merge read the whole table per chunk)
+            self._con.execute("INSERT INTO story_signatures SELECT article_id, story_id, seen_at, features "
+                              "FROM new_signatures")
         finally:
             self._con.unregister("new_signatures")
 
