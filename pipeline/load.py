@@ -31,26 +31,9 @@ class LoadResult:
         return len(self.duplicates) + len(self.unchanged)
 
 
-def article_row(item: Item, relevance: Relevance, run_id: str, now: datetime, story_id: str,
-                duplicate_of: str | None, revision: int) -> dict[str, Any]:
-    return {
-        "article_id": item.article_id, "source_kind": item.source_kind, "source_id": item.source_id,
-        "source_name": item.source_name, "guid": item.guid, "url": item.url,
-        "canonical_url": item.canonical_url, "title": item.title, "summary": item.summary,
-        "summary_html": item.summary_html, "body": item.body, "author": item.author, "tags": item.tags,
-        "published_at": item.published_at, "published_precision": item.published_precision,
-        "updated_at": item.updated_at, "ingested_at": now, "last_seen_at": now, "first_run_id": run_id,
-        "language": item.language, "content_hash": item.content_hash, "title_key": title_key(item.title),
-        "relevance_score": relevance.score, "relevance_label": relevance.label,
-        "topics": list(relevance.topics), "evidence": evidence_json(relevance),
-        "classifier_version": relevance.version, "story_id": story_id, "duplicate_of": duplicate_of,
-        "flags": item.flags, "revision": revision,
-    }
-
-
 def article_columns(items: list[Item], relevance: dict[str, Relevance], assignments: dict[str, Assignment],
                     run_id: str, now: datetime, title_keys: dict[str, str] | None = None) -> dict[str, list[Any]]:
-    """New articles as columns (``article_row``'s keys, revision 1), built a column at a time: the load
+    """New articles as columns (ARTICLE_SCHEMA's, revision 1), built a column at a time: the load
     inserts them from one Arrow table, and a row dict per article cost as much as the insert itself.
     ``title_keys``: article id -> its normalised title where already computed (story features hold it)."""
     verdicts = [relevance[i.article_id] for i in items]
@@ -85,11 +68,10 @@ def revision_row(item: Item, revision: int, now: datetime, run_id: str) -> dict[
 
 
 def _revised(item: Item, relevance: Relevance, revision: int, now: datetime) -> dict[str, Any]:
-    row = article_row(item, relevance, "", now, "", None, revision)
-    return {key: row[key] for key in ("title", "summary", "summary_html", "body", "author", "tags", "updated_at",
-                                      "last_seen_at", "content_hash", "title_key", "relevance_score",
-                                      "relevance_label", "topics", "evidence", "classifier_version", "flags",
-                                      "revision")}
+    """An edited item's columns as a new revision (``ArticleStore.revise`` keeps the revisable ones)."""
+    columns = article_columns([item], {item.article_id: relevance},
+                              {item.article_id: Assignment("", None, "revised")}, "", now)
+    return {key: values[0] for key, values in columns.items()} | {"revision": revision}
 
 
 def extend_story_index(wh: Warehouse, index: StoryIndex, items: list[Item], now: datetime) -> None:
