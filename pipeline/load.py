@@ -153,10 +153,10 @@ def load_items(wh: Warehouse, items: list[Item], relevance: dict[str, Relevance]
             wh.articles.insert_new(article_columns(inserts, relevance, assignments, run_id, now,
                                                    {d.article_id: d.title_key for d in docs}))
             wh.articles.add_revisions(revisions)
-            # the parse workers' features as they sent them (the same as the document's own, without re-encoding)
-            precomputed = {i.article_id: i.story_features for i in new_items if i.story_features is not None}
-            wh.stories.save_signatures([Signature(d.article_id, d.story_id, d.seen_at,
-                                                  precomputed.get(d.article_id) or d.to_json()) for d in docs])
+            # the parse workers' features as they sent them (the same as the document's own, without re-encoding);
+            # ``docs`` are ``new_items``' documents, in order
+            wh.stories.save_signatures([Signature(d.article_id, d.story_id, d.seen_at, i.story_features or d.to_json())
+                                        for i, d in zip(new_items, docs, strict=True)])
             result.stories = sorted(touched)
             wh.stories.refresh(result.stories, (weights or ImportanceWeights()).stored_sql("a"))
     return result
