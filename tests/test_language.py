@@ -1,0 +1,28 @@
+"""Language detection: the bundled fastText model names EN/DE/PL news text; a feed's declared language decides
+only where the text cannot."""
+
+from pipeline.language import detect_language
+
+
+def test_news_leads_in_the_three_dev_languages_are_named():
+    assert detect_language("NATO defence ministers agree to raise spending targets in Brussels") == "en"
+    assert detect_language("Die Verteidigungsminister der NATO einigen sich auf höhere Ausgabenziele") == "de"
+    assert detect_language("Ministrowie obrony NATO uzgodnili w Brukseli wyższe cele wydatków na zbrojenia") == "pl"
+
+
+def test_a_confident_detection_overrides_a_wrong_declaration():
+    text = "Bundeswehr verlegt weitere Soldaten nach Litauen, um die Ostflanke des Bündnisses zu stärken"
+    assert detect_language(text, hint="en-US") == "de"
+
+
+def test_too_short_a_text_takes_the_declared_language_normalised():
+    assert detect_language("Kyiv", hint="uk_UA") == "uk"
+    assert detect_language("Kyiv") is None
+
+
+def test_a_text_no_language_can_claim_takes_the_declared_one():
+    assert detect_language("F-35 F-16 HIMARS ATACMS 2026 2027 NATO EU", hint="pl") == "pl"
+
+
+def test_line_breaks_in_the_sample_do_not_matter():
+    assert detect_language("Polska wzmacnia granicę\nz Białorusią nowymi\numocnieniami i zaporami") == "pl"
