@@ -120,3 +120,29 @@ def test_story_features_stored_as_json_before_migration_009_read_back_after_it(t
     assert kind == "BLOB"
     assert [(s.article_id, s.story_id, s.features) for s in read] == [("new", "story-2", new_features),
                                                                      ("old", "story-1", old_features)]
+
+
+def test_quarantine_written_as_a_set_keeps_one_row_per_id_latest_reasons_and_releases_by_article(tmp_path: Path):
+    """A batch naming one quarantine id twice keeps one row with the later reasons; a later run refreshes run and
+    reasons without touching the first sighting; releasing loaded articles closes exactly their open rows."""
+    from pipeline.store.quarantine import QuarantineStore
+    from tests.test_validation import make_item
+
+    first, second, third = make_item(1), make_item(2), make_item(3)
+    monday, tuesday = datetime(2026, 1, 5, 9, tzinfo=UTC), datetime(2026, 1, 6, 9, tzinfo=UTC)
+    reason = [{"expectation": "url_scheme_http", "column": "url", "value": "ftp://x", "severity": "error"}]
+    other = [{"expectation": "title_or_summary_present", "column": "title", "value": "", "severity": "error"}]
+    with connect(tmp_path / "q.duckdb") as con:
+        store = QuarantineStore(con)
+        store.put([("q1", first, reason), ("q2", second, reason), ("q1", first, other)], "run-1", monday)
+        store.put([("q2", second, other), ("q3", third, reason)], "run-2", tuesday)
+        rows = {r["id"]: r for r in store.rows(status=None)}
+        released = store.release([second.article_id, "never-quarantined"], tuesday)
+        status = dict(con.execute("SELECT quarantine_id, status FROM quarantine").fetchall())
+    assert sorted(rows) == ["q1", "q2", "q3"]
+    assert (rows["q1"]["run_id"], rows["q1"]["reasons"]) == ("run-1", other)
+    assert (rows["q2"]["run_id"], rows["q2"]["reasons"], rows["q2"]["created_at"]) == (
+        "run-2", other, monday.isoformat())
+    assert rows["q3"]["title"] == third.title
+    assert released == 1
+    assert status == {"q1": "open", "q2": "released", "q3": "open"}

@@ -7,6 +7,8 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+import pyarrow as pa
+
 from pipeline.models import Item, item_from_json, item_to_json
 from pipeline.store.connection import Connection
 
@@ -16,31 +18,47 @@ class QuarantineStore:
         self._con = con
 
     def put(self, rejected: list[tuple[str, Item, list[dict[str, Any]]]], run_id: str, now: datetime) -> None:
-        """Record each rejected (quarantine_id, item, reasons) once; a later sighting refreshes reasons and run."""
-        for quarantine_id, item, reasons in rejected:
+        """Record each rejected (quarantine_id, item, reasons) once; a later sighting refreshes reasons and run.
+        One set-based merge for the whole batch (a merge per row cost ~3 ms each: a third of a second per
+        hundred bad rows)."""
+        if not rejected:
+            return
+        latest = {quarantine_id: (item, reasons) for quarantine_id, item, reasons in rejected}  # later wins
+        items = [item for item, _ in latest.values()]
+        self._con.register("new_quarantine", pa.table({
+            "quarantine_id": list(latest), "run_id": [run_id] * len(latest),
+            "source_id": [item.source_id for item in items], "article_id": [item.article_id for item in items],
+            "item": [json.dumps(item_to_json(item), ensure_ascii=False, default=str) for item in items],
+            "reasons": [json.dumps(reasons) for _, reasons in latest.values()],
+            "created_at": pa.array([now] * len(latest), pa.timestamp("us", tz="UTC"))}))
+        try:
             self._con.execute(
                 """
-                MERGE INTO quarantine USING (SELECT ? AS quarantine_id, ? AS run_id, ? AS source_id,
-                    ? AS article_id, ?::JSON AS item, ?::JSON AS reasons, ?::TIMESTAMPTZ AS created_at) AS new
+                MERGE INTO quarantine USING (SELECT quarantine_id, run_id, source_id, article_id,
+                    item::JSON AS item, reasons::JSON AS reasons, created_at FROM new_quarantine) AS new
                 ON quarantine.quarantine_id = new.quarantine_id
                 WHEN MATCHED THEN UPDATE SET run_id = new.run_id, reasons = new.reasons
                 WHEN NOT MATCHED THEN INSERT (quarantine_id, run_id, source_id, article_id, item, reasons, created_at)
                     VALUES (new.quarantine_id, new.run_id, new.source_id, new.article_id, new.item, new.reasons,
                             new.created_at)
-                """,
-                [quarantine_id, run_id, item.source_id, item.article_id,
-                 json.dumps(item_to_json(item), ensure_ascii=False, default=str), json.dumps(reasons), now])
+                """)
+        finally:
+            self._con.unregister("new_quarantine")
 
     def release(self, article_ids: list[str], now: datetime) -> int:
         """Mark open rows as released once their article has loaded (after a fix)."""
         if not article_ids:
             return 0
-        # counted, then updated (in the caller's transaction): DuckLake has no UPDATE ... RETURNING
-        where = "WHERE status = 'open' AND list_contains(?, article_id)"
-        released = int(self._con.execute(f"SELECT count(*) FROM quarantine {where}", [article_ids]).fetchall()[0][0])
-        if released:
-            self._con.execute(f"UPDATE quarantine SET status = 'released', released_at = ? {where}",
-                              [now, article_ids])
+        # a semi-join on a registered table: a list parameter was compared with every open row, element by element
+        self._con.register("loaded_ids", pa.table({"article_id": article_ids}))
+        try:
+            where = "WHERE status = 'open' AND article_id IN (SELECT article_id FROM loaded_ids)"
+            # counted, then updated (in the caller's transaction): DuckLake has no UPDATE ... RETURNING
+            released = int(self._con.execute(f"SELECT count(*) FROM quarantine {where}").fetchall()[0][0])
+            if released:
+                self._con.execute(f"UPDATE quarantine SET status = 'released', released_at = ? {where}", [now])
+        finally:
+            self._con.unregister("loaded_ids")
         return released
 
     def record_validation(self, run_id: str, ran_at: datetime, success: bool, rows_checked: int, rows_failed: int,
