@@ -28,8 +28,6 @@ PRIMARY_TOPIC_SQL = ("arg_max(a.topics[1], (a.relevance_label, a.relevance_score
 
 _STORY_COLUMNS = ("story_id, first_seen, last_seen, headline, headline_article_id, member_count, outlets, languages, "
                   "max_relevance, topics, importance, primary_topic, core_members, first_published")
-_STORY_UPDATES = ", ".join(f"{c} = new.{c}" for c in _STORY_COLUMNS.split(", ")[1:])
-_STORY_VALUES = ", ".join(f"new.{c}" for c in _STORY_COLUMNS.split(", "))
 
 
 def decode_features(stored: bytes) -> dict[str, Any]:
@@ -76,15 +74,19 @@ class StoryStore:
         return pruned
 
     def refresh(self, story_ids: list[str], importance_sql: str) -> None:
-        """Recompute the aggregate rows of the given stories from their member articles. ``importance_sql``:
-        the stored-importance expression over member rows ``a`` (pipeline.importance)."""
+        """Recompute the aggregate rows of the given stories from their member articles, inside the caller's
+        transaction. ``importance_sql``: the stored-importance expression over member rows ``a``
+        (pipeline.importance)."""
         if not story_ids:
             return
         self._con.register("touched_stories", pa.table({"story_id": story_ids}))
         try:
+            # every column of a story row is derived from its members, so the rows are replaced whole: deleting
+            # and inserting 15k rows takes ~0.15 s where a MERGE updating them (list columns) took ~1 s
+            self._con.execute("DELETE FROM stories WHERE story_id IN (SELECT story_id FROM touched_stories)")
             self._con.execute(
                 f"""
-                MERGE INTO stories USING (
+                INSERT INTO stories ({_STORY_COLUMNS})
                 SELECT a.story_id,
                        min(a.ingested_at) AS first_seen,  -- first seen by the warehouse
                        max(coalesce(a.published_at, a.ingested_at)) AS last_seen,
@@ -102,9 +104,7 @@ class StoryStore:
                        count(*) FILTER (WHERE a.relevance_label = 2) AS core_members,
                        min(a.published_at) AS first_published
                 FROM articles a JOIN touched_stories USING (story_id)
-                GROUP BY a.story_id) AS new ON stories.story_id = new.story_id
-                WHEN MATCHED THEN UPDATE SET {_STORY_UPDATES}
-                WHEN NOT MATCHED THEN INSERT ({_STORY_COLUMNS}) VALUES ({_STORY_VALUES})
+                GROUP BY a.story_id
                 """)
         finally:
             self._con.unregister("touched_stories")
