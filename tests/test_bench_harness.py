@@ -4,6 +4,7 @@ No timing is asserted here (speed targets live in `make bench`); the shape and t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -13,10 +14,13 @@ from pipeline.scaleout import postgres_bin
 from pipeline.settings import PROJECT_ROOT
 
 
-def test_bench_size_run_processes_the_whole_corpus():
+def test_bench_size_run_processes_the_whole_corpus_and_removes_its_scratch_folder(tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     result = subprocess.run([sys.executable, "-m", "tests.bench.run", "--size", "400"], cwd=PROJECT_ROOT,
-                            capture_output=True, text=True, timeout=600)
+                            capture_output=True, text=True, timeout=600, env={**os.environ, "TMPDIR": str(scratch)})
     assert result.returncode == 0, result.stderr[-3000:]
+    assert not list(scratch.glob("newswatch-bench-*"))  # the landed corpus and its warehouse are gone
     run = json.loads(result.stdout.strip().splitlines()[-1])
     counts = run["counts"]
     assert run["items"] == 400 and counts["items_seen"] == 400

@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,20 @@ def _peak_rss_mb() -> float:
 
 def _rate(items: int, seconds: float) -> float:
     return round(items / seconds, 1) if seconds > 0 else float("inf")
+
+
+@contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A temporary folder for one measurement, removed afterwards (a 100k run leaves ~300 MB, the 1M-article
+    digest warehouse more); NEWSWATCH_BENCH_KEEP=1 keeps it for inspection and says where."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        if os.environ.get("NEWSWATCH_BENCH_KEEP") == "1":
+            print(f"kept {path}", file=sys.stderr)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def land_corpus(size: int, workdir: Path, **overrides: Any) -> tuple[Any, list[dict[str, Any]], list[Any]]:
@@ -61,6 +78,11 @@ def land_corpus(size: int, workdir: Path, **overrides: Any) -> tuple[Any, list[d
 
 
 def run_size(size: int) -> dict[str, Any]:
+    with scratch_dir(f"newswatch-bench-{size}-") as workdir:
+        return _run_size_in(size, workdir)
+
+
+def _run_size_in(size: int, workdir: Path) -> dict[str, Any]:
     import feedparser
     import pyarrow as pa
     from lxml import etree
@@ -70,7 +92,6 @@ def run_size(size: int) -> dict[str, Any]:
     from pipeline.store.connection import connect
     from pipeline.store.warehouse import Warehouse
 
-    workdir = Path(tempfile.mkdtemp(prefix=f"newswatch-bench-{size}-"))
     settings, outcomes, generated = land_corpus(size, workdir)
 
     sample, sample_items = [], 0
@@ -182,13 +203,17 @@ def dedup_curve(size: int, step: int, run_size: int = 10_000) -> dict[str, Any]:
 
 
 def digest_at_scale(articles: int = 1_000_000, per_day: int = 5000) -> dict[str, Any]:
+    with scratch_dir("newswatch-digest-") as folder:
+        return _digest_at_scale_in(folder / "digest.duckdb", articles, per_day)
+
+
+def _digest_at_scale_in(db: Path, articles: int, per_day: int) -> dict[str, Any]:
     """Time the digest query on a warehouse of ``articles`` rows (generated in SQL, ``per_day`` a day)."""
     from pipeline.digest.build import build_digest
     from pipeline.importance import ImportanceWeights
     from pipeline.store.connection import connect
     from pipeline.store.warehouse import Warehouse
 
-    db = Path(tempfile.mkdtemp(prefix="newswatch-digest-")) / "digest.duckdb"
     topics = "['nato', 'eu_defence', 'ukraine_war', 'russia_threat', 'us_europe']"
     with connect(db) as con:
         con.execute(f"""
@@ -220,6 +245,11 @@ def digest_at_scale(articles: int = 1_000_000, per_day: int = 5000) -> dict[str,
 
 def poll_cycle_cpu(feeds: int = 500) -> dict[str, Any]:
     """CPU seconds of one poll cycle over ``feeds`` feeds that all answer 304 (server in another process)."""
+    with scratch_dir("newswatch-poll-") as landing:
+        return _poll_cycle_cpu_in(landing, feeds)
+
+
+def _poll_cycle_cpu_in(landing: Path, feeds: int) -> dict[str, Any]:
     from pipeline.feeds.config import FeedConfig
     from pipeline.feeds.poll import FeedState, poll_feeds
     from pipeline.settings import Settings
@@ -230,7 +260,7 @@ def poll_cycle_cpu(feeds: int = 500) -> dict[str, Any]:
         port = int(server.stdout.readline().strip())  # type: ignore[union-attr]
         configs = [FeedConfig(f"f{n}", f"http://127.0.0.1:{port}/feed/{n}.xml") for n in range(feeds)]
         states = {c.source_id: FeedState(url=c.url, etag='"same"', last_body_hash="x") for c in configs}
-        settings = Settings(landing_dir=Path(tempfile.mkdtemp()), fetch_per_host_limit=8, fetch_concurrency=8)
+        settings = Settings(landing_dir=landing, fetch_per_host_limit=8, fetch_concurrency=8)
         cpu, wall = time.process_time(), time.perf_counter()
         outcomes = poll_feeds(configs, states, settings)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
