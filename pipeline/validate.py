@@ -149,26 +149,30 @@ def _homepage(url: str | None) -> bool:
 
 
 def items_frame(items: list[Item], relevance: dict[str, Relevance]) -> Any:
+    """The batch as GX validates it, built a column at a time (a dict per row cost twice as much)."""
     import pandas as pd
 
-    rows = []
-    for row_id, item in enumerate(items):
-        rel = relevance.get(item.article_id)
-        rows.append({
-            "row_id": row_id, "article_id": item.article_id, "source_id": item.source_id,
-            "title": item.title, "summary": item.summary, "body": item.body, "url": item.url,
-            "identity": item.url or item.guid or (item.source_name if item.source_kind == "seed" else None),
-            "published_at": item.published_at, "language": item.language,
-            "title_or_summary_chars": len(item.title.strip()) + len(item.summary.strip()),
-            "title_chars": len(item.title.strip()),
-            "title_is_outlet_name": bool(item.title.strip())
-            and item.title.strip().casefold() == item.source_name.strip().casefold(),
-            "url_is_homepage": _homepage(item.url),
-            "date_fallback": "date_missing_fetch_time_used" in item.flags,
-            "source_unreadable": "source_unreadable" in item.flags,
-            "relevance_score": rel.score if rel else None, "relevance_label": rel.label if rel else None,
-        })
-    frame = pd.DataFrame(rows)
+    titles = [item.title.strip() for item in items]
+    verdicts = [relevance.get(item.article_id) for item in items]
+    frame = pd.DataFrame({
+        "row_id": range(len(items)), "article_id": [item.article_id for item in items],
+        "source_id": [item.source_id for item in items], "title": [item.title for item in items],
+        "summary": [item.summary for item in items], "body": [item.body for item in items],
+        "url": [item.url for item in items],
+        "identity": [item.url or item.guid or (item.source_name if item.source_kind == "seed" else None)
+                     for item in items],
+        "published_at": [item.published_at for item in items], "language": [item.language for item in items],
+        "title_or_summary_chars": [len(title) + len(item.summary.strip())
+                                   for title, item in zip(titles, items, strict=True)],
+        "title_chars": [len(title) for title in titles],
+        "title_is_outlet_name": [bool(title) and title.casefold() == item.source_name.strip().casefold()
+                                 for title, item in zip(titles, items, strict=True)],
+        "url_is_homepage": [_homepage(item.url) for item in items],
+        "date_fallback": ["date_missing_fetch_time_used" in item.flags for item in items],
+        "source_unreadable": ["source_unreadable" in item.flags for item in items],
+        "relevance_score": [rel.score if rel else None for rel in verdicts],
+        "relevance_label": [rel.label if rel else None for rel in verdicts],
+    })
     frame["published_at"] = pd.to_datetime(frame["published_at"], utc=True)
     return frame
 
