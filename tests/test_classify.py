@@ -111,6 +111,23 @@ def test_war_in_ukraine_in_seven_languages(scorer, title, text):
     assert scorer.score(title, text).label >= 1
 
 
+@pytest.mark.parametrize(("title", "text"), [
+    ("Lithuania shuts its border with Belarus after more smuggling balloons", "Vilnius airport halted flights "
+     "again; the government called it a hybrid attack."),
+    ("Litauen schließt Grenze zu Belarus wegen Schmuggelballons", "Der Flughafen Vilnius musste erneut den "
+     "Betrieb einstellen."),
+    ("Litwa zamyka granicę z Białorusią po kolejnych balonach przemytniczych", "Wilno wini Mińsk; lotnisko "
+     "znów wstrzymało ruch."),
+])
+def test_belarus_border_used_against_a_neighbour_is_a_threat_in_three_languages(scorer, title, text):
+    verdict = scorer.score(title, text)
+    assert verdict.label >= 1 and "russia_threat" in verdict.topics
+
+
+def test_balloons_without_a_border_or_belarus_are_not_a_threat(scorer):
+    assert scorer.score("Balony na urodziny: jak udekorować salę", "Poradnik dla rodziców przed przyjęciem.").label == 0
+
+
 def test_single_passing_mention_in_the_body_does_not_make_an_item_relevant(scorer):
     verdict = scorer.score("Fatal stabbing of Ukrainian refugee in North Carolina ignites crime debate",
                            "Commentators criticised the judicial system after the killing on a train.")
