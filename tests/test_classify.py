@@ -124,6 +124,18 @@ def test_belarus_border_used_against_a_neighbour_is_a_threat_in_three_languages(
     assert verdict.label >= 1 and "russia_threat" in verdict.topics
 
 
+@pytest.mark.parametrize(("title", "text", "topic", "label"), [
+    ("EU-Staaten planen einen Drohnenwall an der Ostgrenze", "Die Kommission will das Projekt finanzieren.",
+     "eu_defence", 2),
+    ("Unia buduje mur dronowy na wschodniej granicy", "Komisja Europejska przedstawiła plan.", "eu_defence", 2),
+    ("UE: pożyczka reparacyjna dla Ukrainy z zamrożonych rosyjskich aktywów", "Belgia obawia się ryzyka prawnego.",
+     "ukraine_war", 1),
+])
+def test_german_and_polish_names_of_the_drone_wall_and_the_reparations_loan(scorer, title, text, topic, label):
+    verdict = scorer.score(title, text)
+    assert verdict.label == label and topic in verdict.topics
+
+
 def test_balloons_without_a_border_or_belarus_are_not_a_threat(scorer):
     assert scorer.score("Balony na urodziny: jak udekorować salę", "Poradnik dla rodziców przed przyjęciem.").label == 0
 
