@@ -203,12 +203,12 @@ def dedup_curve(size: int, step: int, run_size: int = 10_000) -> dict[str, Any]:
 
 
 def digest_at_scale(articles: int = 1_000_000, per_day: int = 5000) -> dict[str, Any]:
+    """Time the digest query on a warehouse of ``articles`` rows (generated in SQL, ``per_day`` a day)."""
     with scratch_dir("newswatch-digest-") as folder:
         return _digest_at_scale_in(folder / "digest.duckdb", articles, per_day)
 
 
 def _digest_at_scale_in(db: Path, articles: int, per_day: int) -> dict[str, Any]:
-    """Time the digest query on a warehouse of ``articles`` rows (generated in SQL, ``per_day`` a day)."""
     from pipeline.digest.build import build_digest
     from pipeline.importance import ImportanceWeights
     from pipeline.store.connection import connect
