@@ -136,6 +136,12 @@ def test_german_and_polish_names_of_the_drone_wall_and_the_reparations_loan(scor
     assert verdict.label == label and topic in verdict.topics
 
 
+def test_the_spending_target_in_polish_is_core_but_a_deficit_in_gdp_is_not(scorer):
+    target = scorer.score("Polska wyda 5 proc. PKB na obronność w 2026 roku", "Rząd przyjął budżet.")
+    assert target.label == 2 and "nato" in target.topics
+    assert scorer.score("Deficyt wyniesie 6,5 proc. PKB", "Ministerstwo Finansów przedstawiło projekt.").label == 0
+
+
 def test_balloons_without_a_border_or_belarus_are_not_a_threat(scorer):
     assert scorer.score("Balony na urodziny: jak udekorować salę", "Poradnik dla rodziców przed przyjęciem.").label == 0
 
