@@ -69,16 +69,19 @@ def _rehash(slots: np.ndarray, bigger: np.ndarray) -> None:
 @njit(cache=True)
 def _query(slots: np.ndarray, entries: np.ndarray, digests: np.ndarray, days: np.ndarray, stamps: np.ndarray,
            stamp: int, found: np.ndarray, digest: np.ndarray, day: int, reach: int, also: np.ndarray,
-           max_candidates: int, min_equal: int, limit: int) -> np.ndarray:
-    """Keys of the documents within ``reach`` days that share a band with ``digest``, or are among ``also``
-    (found by other routes), each once; at most ``max_candidates`` of them (the most recent keys); of those,
-    the ``limit`` whose digests agree most (ties: lower key first), if they agree in ``min_equal`` places."""
+           max_candidates: int, min_equal: int, limit: int, max_walk: int) -> np.ndarray:
+    """Keys of the documents within ``reach`` days that share a band with ``digest`` (the ``max_walk`` newest
+    of each bucket), or are among ``also`` (found by other routes), each once; at most ``max_candidates`` of
+    them (the most recent keys); of those, the ``limit`` whose digests agree most (ties: lower key first), if
+    they agree in ``min_equal`` places."""
     count = 0
     for offset in range(-reach, reach + 1):
         for band in range(digest.shape[0] // 2):
             slot = _find(slots, _band_value(digest, band), np.int64(day + offset) * 1024 + band)
             entry = slots[slot, _HEAD] if slots[slot, _TAG] != 0 else _NONE
-            while entry != _NONE:
+            walked = 0
+            while entry != _NONE and walked < max_walk:
+                walked += 1
                 key = entries[entry, 0]
                 if stamps[key] != stamp:
                     stamps[key] = stamp
@@ -139,12 +142,12 @@ class BandedLSH:
         _insert(self._slots, self._entries, self._used, key, self.digests[key], day)
 
     def best(self, digest: np.ndarray, day: int, reach: int, also: list[int], max_candidates: int,
-             min_equal: int, limit: int) -> list[int]:
+             min_equal: int, limit: int, max_walk: int) -> list[int]:
         """The candidates worth confirming for a document with ``digest`` published on ``day``: see ``_query``."""
         self._stamp += 1
         return _query(self._slots, self._entries, self.digests, self.days, self._stamps, self._stamp, self._found,
                       digest, day, reach, np.asarray(also, dtype=np.int64), max_candidates, min_equal,
-                      limit).tolist()
+                      limit, max_walk).tolist()
 
 
 def _resized(array: np.ndarray, size: int) -> np.ndarray:

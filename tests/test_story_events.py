@@ -259,7 +259,7 @@ def test_a_documents_words_are_its_title_and_text_read_together():
 
 def lsh_candidates(index: StoryIndex, doc: StoryDoc, digest: np.ndarray) -> list[int]:
     """Every document sharing a band with ``doc`` within reach, unranked and unfiltered."""
-    return index._lsh.best(digest, doc.seen_at.toordinal(), STORY_MAX_GAP.days, [], 10**6, 0, 10**6)
+    return index._lsh.best(digest, doc.seen_at.toordinal(), STORY_MAX_GAP.days, [], 10**6, 0, 10**6, 10**6)
 
 
 def test_a_name_in_both_headlines_makes_a_candidate_where_the_words_do_not():
