@@ -68,16 +68,17 @@ def _rehash(slots: np.ndarray, bigger: np.ndarray) -> None:
 
 @njit(cache=True)
 def _query(slots: np.ndarray, entries: np.ndarray, digests: np.ndarray, days: np.ndarray, stamps: np.ndarray,
-           stamp: int, found: np.ndarray, digest: np.ndarray, day: int, reach: int, also: np.ndarray,
-           max_candidates: int, min_equal: int, limit: int, max_walk: int) -> np.ndarray:
+           stamp: int, found: np.ndarray, digest: np.ndarray, day: int, reach: int, filed_days: np.ndarray,
+           also: np.ndarray, max_candidates: int, min_equal: int, limit: int, max_walk: int) -> np.ndarray:
     """Keys of the documents within ``reach`` days that share a band with ``digest`` (the ``max_walk`` newest
-    of each bucket), or are among ``also`` (found by other routes), each once; at most ``max_candidates`` of
-    them (the most recent keys); of those, the ``limit`` whose digests agree most (ties: lower key first), if
-    they agree in ``min_equal`` places."""
+    of each bucket; only ``filed_days``, the days within reach that hold documents, are probed), or are among
+    ``also`` (found by other routes), each once; at most ``max_candidates`` of them (the most recent keys); of
+    those, the ``limit`` whose digests agree most (ties: lower key first), if they agree in ``min_equal``
+    places."""
     count = 0
-    for offset in range(-reach, reach + 1):
+    for filed_day in filed_days:
         for band in range(digest.shape[0] // 2):
-            slot = _find(slots, _band_value(digest, band), np.int64(day + offset) * 1024 + band)
+            slot = _find(slots, _band_value(digest, band), np.int64(filed_day) * 1024 + band)
             entry = slots[slot, _HEAD] if slots[slot, _TAG] != 0 else _NONE
             walked = 0
             while entry != _NONE and walked < max_walk:
@@ -125,6 +126,7 @@ class BandedLSH:
         self._slots = np.zeros((4096, 3), dtype=np.int64)
         self._entries = np.zeros((capacity * self.bands, 2), dtype=np.int64)  # (key, next entry of its bucket)
         self._used = np.zeros(2, dtype=np.int64)
+        self._filed_days: set[int] = set()  # days holding documents: a query probes no empty day
 
     def insert(self, key: int, digest: np.ndarray, day: int) -> None:
         if key >= len(self.digests):
@@ -139,14 +141,17 @@ class BandedLSH:
             self._slots = bigger
         self.digests[key] = digest
         self.days[key] = day
+        self._filed_days.add(day)
         _insert(self._slots, self._entries, self._used, key, self.digests[key], day)
 
     def best(self, digest: np.ndarray, day: int, reach: int, also: list[int], max_candidates: int,
              min_equal: int, limit: int, max_walk: int) -> list[int]:
         """The candidates worth confirming for a document with ``digest`` published on ``day``: see ``_query``."""
         self._stamp += 1
+        # a stream runs forward in time: the days after an article's are mostly still empty
+        filed = np.array([d for d in range(day - reach, day + reach + 1) if d in self._filed_days], dtype=np.int64)
         return _query(self._slots, self._entries, self.digests, self.days, self._stamps, self._stamp, self._found,
-                      digest, day, reach, np.asarray(also, dtype=np.int64), max_candidates, min_equal,
+                      digest, day, reach, filed, np.asarray(also, dtype=np.int64), max_candidates, min_equal,
                       limit, max_walk).tolist()
 
 
