@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline import validate
 from pipeline.chunk import process_chunk
 from pipeline.feeds.config import FeedConfig, FeedListError, load_feed_list
 from pipeline.feeds.health import due_feeds, load_states, record_outcome, register_feeds
@@ -152,6 +153,10 @@ def _commit_chunks(wh: Warehouse, settings: Settings, jobs: list[ParseJob], extr
     chunks = [jobs[start:start + settings.chunk_bodies] for start in range(0, max(len(jobs), 1), settings.chunk_bodies)]
     with FeedParserPool(classify_with=(settings.taxonomy_file, settings.model_file)) as parser:
         pending = parser.submit(chunks[0])
+        if parser.in_parallel:
+            # a large run: its first chunk parses in the pool meanwhile, and its new items will be validated
+            with timed(summary.stage_seconds, "validate"):
+                validate.prepare()
         for number, chunk in enumerate(chunks):
             with timed(summary.stage_seconds, "parse"):  # what is left to wait for: parsing overlaps the commit
                 parsed_chunk = pending()

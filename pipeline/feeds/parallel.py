@@ -101,6 +101,11 @@ class FeedParserPool:
             self._pool.shutdown(cancel_futures=exc[0] is not None)
             self._pool = None
 
+    @property
+    def in_parallel(self) -> bool:
+        """Whether the pool has started: batches are being parsed in other processes."""
+        return self._pool is not None
+
     def parse(self, jobs: list[ParseJob]) -> list[ParsedFeed]:
         """Parsed feeds in the order of ``jobs``."""
         return self.submit(jobs)()
