@@ -124,10 +124,30 @@ def test_word_memo_holds_every_word_of_a_batch_across_a_reset():
     assert computed == [["drone", "nato"], ["cable", "nato", "sabotage"]]
 
 
+def test_hashed_columns_are_feature_hashers_so_committed_models_read_the_same_columns():
+    from sklearn.feature_extraction import FeatureHasher
+
+    strings = ["w:nato", "b:sojusz nato", "s:bündni", "c:<dro", "t:ukrain", "w:міністр", "w:", "b:us 2%"]
+    for n_features in (features.N_HASHED, features.N_CHAR, 7):
+        hasher = FeatureHasher(n_features=n_features, input_type="string", alternate_sign=False)
+        expected = hasher.transform([[s] for s in strings]).indices
+        assert features.hash_columns(strings, n_features).tolist() == expected.tolist()
+
+
+def test_word_block_counts_colliding_features_as_feature_hasher_does():
+    from sklearn.feature_extraction import FeatureHasher
+    from sklearn.preprocessing import normalize
+
+    tokens = [["w:a", "w:b", "b:a b"], [], ["w:a", "w:a"]]
+    hasher = FeatureHasher(n_features=features.N_HASHED, input_type="string", alternate_sign=False)
+    ours, theirs = features.hashed_block(tokens), normalize(hasher.transform(tokens))
+    assert (ours != theirs).nnz == 0 and ours[2].data.tolist() == [1.0]
+
+
 def test_verdicts_do_not_depend_on_what_the_word_memos_remember(classifier, monkeypatch):
     texts = [CORE[t] for t in sorted(CORE)] + [HARD_NEGATIVES[f] for f in sorted(HARD_NEGATIVES)]
     warm = [(v.score, v.label, v.evidence) for v in classifier.classify_many(texts)]
-    for memo in (features.TOKEN_COLUMNS, features.CHAR_COLUMNS, embedding.WORD_TOKENS):
+    for memo in (features.CHAR_COLUMNS, embedding.WORD_TOKENS):
         monkeypatch.setattr(memo, "limit", 5)  # every batch overflows and resets them
     small = [(v.score, v.label, v.evidence) for v in classifier.classify_many(texts)]
     assert small == warm and any(label >= 1 for _, label, _ in small)

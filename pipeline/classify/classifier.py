@@ -56,15 +56,16 @@ class Classifier:
             return [a.relevance for a in analyses]
         items = [features.ItemText(title or "", text or "") for title, text in texts]
         tokens = [features.analysis_features(a) for a in analyses]
-        matrix = self._matrix(items, tokens, analyses)
+        columns = features.token_columns(tokens)  # hashed once: the matrix's word block and its evidence
+        matrix = self._matrix(items, tokens, columns, analyses)
         p_relevant, p_core = self.model.probabilities(matrix)
         labels = np.where(p_core >= self.model.core_threshold, 2,
                           np.where(p_relevant >= self.model.relevant_threshold, 1, 0))
-        learned = self._learned_evidence(tokens, matrix, labels)
+        learned = self._learned_evidence(tokens, columns, matrix, labels)
         return [self._verdict(analysis, float(p_relevant[row]), int(labels[row]), learned.get(row, ()))
                 for row, analysis in enumerate(analyses)]
 
-    def _matrix(self, items: list[features.ItemText], tokens: list[list[str]],
+    def _matrix(self, items: list[features.ItemText], tokens: list[list[str]], columns: np.ndarray,
                 analyses: list[RuleAnalysis]) -> sparse.csr_matrix:
         assert self.model is not None
         rules_now = features.rule_block(analyses)
@@ -73,7 +74,7 @@ class Classifier:
         rules[:, present] = rules_now[:, self._rule_columns[present]]
         chars = [features.char_words(a) for a in analyses] if self.model.n_char else None
         return features.assemble(items, tokens, rules, use_embedding=self.model.embedding_dim > 0, chars=chars,
-                                 scales=self.model.block_scales)
+                                 scales=self.model.block_scales, columns=columns)
 
     def _verdict(self, analysis: RuleAnalysis, probability: float, label: int,
                  learned: Sequence[dict[str, Any]]) -> Relevance:
@@ -93,7 +94,7 @@ class Classifier:
                    for i, name in enumerate(names) if name in topic_names]
         return tuple(name for weight, name in sorted(matched, key=lambda m: (-m[0], m[1])) if weight > 0)[:2]
 
-    def _learned_evidence(self, tokens: list[list[str]], matrix: sparse.csr_matrix,
+    def _learned_evidence(self, tokens: list[list[str]], token_columns: np.ndarray, matrix: sparse.csr_matrix,
                           labels: np.ndarray) -> dict[int, list[dict[str, Any]]]:
         """Per relevant row, the features that pushed it up most (against the model of its label): named rule
         groups, the embedding, the character n-grams as one, and the words and stems of the strongest hashed
@@ -119,16 +120,18 @@ class Classifier:
             for row, entry in named.items():
                 if totals[row]:
                     entry[name] = float(totals[row])
-        self._name_strongest_words(tokens, rows, columns, contributions, n_rules, hashed_end, named)
+        self._name_strongest_words(tokens, token_columns, rows, columns, contributions, n_rules, hashed_end,
+                                   named)
         return {row: [{"learned": name, "weight": round(c, 3)} for c, name in
                       sorted(((c, n) for n, c in entry.items() if c > 0), reverse=True)[:_LEARNED_EVIDENCE]]
                 for row, entry in named.items()}
 
     @staticmethod
-    def _name_strongest_words(tokens: list[list[str]], rows: np.ndarray, columns: np.ndarray,
-                              contributions: np.ndarray, n_rules: int, hashed_end: int,
+    def _name_strongest_words(tokens: list[list[str]], token_columns: np.ndarray, rows: np.ndarray,
+                              columns: np.ndarray, contributions: np.ndarray, n_rules: int, hashed_end: int,
                               named: dict[int, dict[str, float]]) -> None:
-        """Name each row's strongest positive hashed columns by the row's tokens that landed in them."""
+        """Name each row's strongest positive hashed columns by the row's tokens that landed in them
+        (``token_columns``: every row's tokens' columns, concatenated)."""
         positive = (columns >= n_rules) & (columns < hashed_end) & (contributions > 0)
         rows, columns, contributions = rows[positive], columns[positive] - n_rules, contributions[positive]
         order = np.lexsort((-contributions, rows))
@@ -138,15 +141,22 @@ class Classifier:
         rows, columns, contributions = rows[strongest], columns[strongest], contributions[strongest]
         if not len(rows):
             return
-        # hash the tokens of the rows concerned in one call, keep those whose (row, column) is a strongest one
-        wanted_rows = np.unique(rows)
-        flat = [token for row in wanted_rows.tolist() for token in tokens[row]]
-        token_rows = np.repeat(wanted_rows, [len(tokens[row]) for row in wanted_rows.tolist()])
-        token_keys = token_rows * features.N_HASHED + features.hashed_columns(flat)
-        by_key = dict(zip((rows * features.N_HASHED + columns).tolist(), contributions.tolist(), strict=True))
-        for position in np.flatnonzero(np.isin(token_keys, list(by_key))).tolist():
-            key = int(token_keys[position])
-            named[key // features.N_HASHED]["words:" + flat[position]] = by_key[key]
+        # the tokens in a strongest column of some row (a mask over the columns: no sort), then those whose own
+        # row is the one
+        strong_column = np.zeros(features.N_HASHED, dtype=bool)
+        strong_column[columns] = True
+        candidates = np.flatnonzero(strong_column[token_columns])
+        sizes = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        starts = np.concatenate(([0], np.cumsum(sizes)))
+        candidate_rows = np.searchsorted(starts, candidates, side="right") - 1
+        pairs = zip(rows.tolist(), columns.tolist(), strict=True)
+        by_key = dict(zip(pairs, contributions.tolist(), strict=True))
+        row_start = starts.tolist()
+        for position, row, column in zip(candidates.tolist(), candidate_rows.tolist(),
+                                         token_columns[candidates].tolist(), strict=True):
+            contribution = by_key.get((row, column))
+            if contribution is not None:
+                named[row]["words:" + tokens[row][position - row_start[row]]] = contribution
 
 
 def _visible(text: str | None) -> str:

@@ -1,11 +1,11 @@
 """Features of the learned relevance stage, computed for a batch of items at once.
 
-Three blocks, concatenated into one sparse row per item:
+Four blocks, concatenated into one sparse row per item:
 - the rules: each taxonomy group's matched weight in the title and in the text (so an analyst's edit to the
   taxonomy moves the model too), the rules' core/related totals, damping and label;
 - hashed words: title words, all words, word bigrams and word stems cut to a fixed length (Polish, Ukrainian,
   Russian and German inflect, so "NATO-Gipfel"/"szczycie"/"szczyt" share a stem feature). Hashing keeps no
-  vocabulary, so the model artefact holds no publisher text;
+  vocabulary, so the model artefact holds no publisher text (MurmurHash3, scikit-learn's FeatureHasher scheme);
 - a static multilingual embedding (WordLlama, whose weights ship in its wheel) of title and text;
 - hashed character 4- and 5-grams of the title's and the lead's words: inflected forms ("Sojuszu", "sojusznicy",
   "Bündnispartner") and compounds ("Drohnenabwehr", "Luftraumverletzung") share pieces that whole words and a
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import chain
 
+import mmh3
 import numpy as np
 from scipy import sparse
 
@@ -50,19 +50,13 @@ class ItemText:
 
 
 def word_features(title_words: Sequence[str], body_words: Sequence[str]) -> list[str]:
-    """The hashed-token strings of one item from its title and text words (each once: presence, not counts)."""
-    out: set[str] = set()
-    for word in title_words:
-        out.add("t:" + word[:STEM_CHARS])
+    """The hashed-token strings of one item from its title and text words (each once: presence, not counts):
+    title stems, then per sequence (title, the text's first words) its words, long words' stems and bigrams."""
+    out = {"t:" + word[:STEM_CHARS] for word in title_words}
     for sequence in (title_words, body_words[:TEXT_WORDS]):
-        previous = ""
-        for word in sequence:
-            out.add("w:" + word)
-            if len(word) > STEM_CHARS:
-                out.add("s:" + word[:STEM_CHARS])
-            if previous:
-                out.add(f"b:{previous} {word}")
-            previous = word
+        out.update(["w:" + word for word in sequence])
+        out.update(["s:" + word[:STEM_CHARS] for word in sequence if len(word) > STEM_CHARS])
+        out.update(map("b:{} {}".format, sequence, sequence[1:]))
     return list(out)
 
 
@@ -70,46 +64,45 @@ def analysis_features(analysis: RuleAnalysis) -> list[str]:
     return word_features(analysis.title_tokens, analysis.text_tokens)
 
 
-@lru_cache(maxsize=2)
-def _hasher(n_features: int = N_HASHED):  # type: ignore[no-untyped-def]
-    from sklearn.feature_extraction import FeatureHasher
+def hash_columns(strings: Sequence[str], n_features: int = N_HASHED) -> np.ndarray:
+    """The column each string lands in: MurmurHash3 (32-bit, seed 0) of its UTF-8, absolute value modulo
+    ``n_features``, which is scikit-learn's ``FeatureHasher(alternate_sign=False)`` scheme (a test holds the two
+    equal), computed per string so a caller keeps which string went where (evidence names its words)."""
+    hashes = np.fromiter(map(mmh3.hash, strings), dtype=np.int64, count=len(strings))
+    return np.abs(hashes) % n_features
 
-    return FeatureHasher(n_features=n_features, input_type="string", alternate_sign=False)
+
+def token_columns(tokens: Sequence[Sequence[str]]) -> np.ndarray:
+    """``hash_columns`` of every item's feature strings (``analysis_features``), concatenated in order."""
+    return hash_columns(list(chain.from_iterable(tokens)))
 
 
-def hashed_block(tokens: Sequence[list[str]]) -> sparse.csr_matrix:
-    """Binary presence of each item's word features (``analysis_features``), hashed, rows of unit length.
-    (Hashing a string in scikit-learn's C loop costs about what looking it up in a Python dict would: no memo.)"""
+def hashed_block(tokens: Sequence[Sequence[str]], columns: np.ndarray | None = None) -> sparse.csr_matrix:
+    """Binary presence of each item's word features (``analysis_features``), hashed, rows of unit length; two
+    features of an item that collide count twice, as in FeatureHasher. ``columns``: their ``token_columns``,
+    when the caller has them already."""
     from sklearn.preprocessing import normalize
 
-    return normalize(_hasher().transform(tokens))
-
-
-def _hash_each(tokens: list[str]) -> list[int]:
-    return _hasher().transform([[token] for token in tokens]).indices.tolist()  # one column per row, in order
-
-
-# feature string -> its column, for naming the evidence: the strongest words of an item are looked up here
-# (its words and stems recur from item to item), the rare ones hashed in one call
-TOKEN_COLUMNS: WordMemo[int] = WordMemo(_hash_each)
-
-
-def hashed_columns(tokens: Sequence[str]) -> np.ndarray:
-    """The column each feature string lands in (MurmurHash3, as in ``hashed_block``)."""
-    columns = TOKEN_COLUMNS.ensure(tokens)
-    return np.fromiter(map(columns.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+    if columns is None:
+        columns = token_columns(tokens)
+    sizes = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+    rows = np.repeat(np.arange(len(tokens)), sizes)
+    matrix = sparse.csr_matrix((np.ones(len(columns)), (rows, columns)), shape=(len(tokens), N_HASHED))
+    matrix.sum_duplicates()
+    return normalize(matrix)
 
 
 def _char_columns(words: list[str]) -> list[np.ndarray]:
-    """Each word's sorted, distinct character n-gram columns (MurmurHash3 of ``"c:" + gram``), in one call."""
-    grams = []
+    """Each word's character n-gram columns (``hash_columns`` of ``"c:" + gram``), hashed in one call; a gram
+    may repeat (``char_block`` counts presence)."""
+    grams: list[str] = []
+    ends = []
     for word in words:
         padded = f"<{word}>"
-        grams.append(["c:" + padded[k:k + n] for n in CHAR_NGRAMS for k in range(len(padded) - n + 1)])
-    hashed = _hasher(N_CHAR).transform(grams)
-    hashed.sum_duplicates()  # sorted, unique columns per row
-    indices, indptr = hashed.indices.astype(np.int32), hashed.indptr
-    return [indices[indptr[row]:indptr[row + 1]] for row in range(len(words))]
+        grams.extend(["c:" + padded[k:k + n] for n in CHAR_NGRAMS for k in range(len(padded) - n + 1)])
+        ends.append(len(grams))
+    columns = hash_columns(grams, N_CHAR).astype(np.int32)
+    return np.split(columns, ends[:-1]) if words else []
 
 
 CHAR_COLUMNS: WordMemo[np.ndarray] = WordMemo(_char_columns)
@@ -139,12 +132,16 @@ def char_block(words: Sequence[Sequence[str]]) -> sparse.csr_matrix:
 
 
 def rule_block(analyses: Sequence[RuleAnalysis]) -> np.ndarray:
-    rows = []
-    for analysis in analyses:
-        label = analysis.relevance.label
-        rows.append([*analysis.title_weights, *analysis.text_weights, analysis.core_weight,
-                     analysis.related_weight, float(analysis.damped), float(label == 1), float(label == 2)])
-    return np.log1p(np.asarray(rows, dtype=np.float32).clip(min=0.0))
+    """Per item: each group's weight in the title, then in the text, then the rules' totals, damping and label
+    (the columns of ``rule_feature_names``), log-scaled."""
+    if not analyses:
+        return np.zeros((0, 0), dtype=np.float32)
+    summary = [(a.core_weight, a.related_weight, a.damped, a.relevance.label == 1, a.relevance.label == 2)
+               for a in analyses]
+    weights = np.hstack([np.array([a.title_weights for a in analyses], dtype=np.float32),
+                         np.array([a.text_weights for a in analyses], dtype=np.float32),
+                         np.array(summary, dtype=np.float32)])
+    return np.log1p(weights.clip(min=0.0))
 
 
 def rule_feature_names(scorer: Scorer) -> list[str]:
@@ -156,11 +153,12 @@ def rule_feature_names(scorer: Scorer) -> list[str]:
 
 def assemble(items: Sequence[ItemText], tokens: Sequence[list[str]], rules: np.ndarray,
              use_embedding: bool = True, chars: Sequence[Sequence[str]] | None = None,
-             scales: Sequence[float] = BLOCK_SCALES) -> sparse.csr_matrix:
+             scales: Sequence[float] = BLOCK_SCALES, columns: np.ndarray | None = None) -> sparse.csr_matrix:
     """One row per item: [rules (``rule_block``, aligned by the caller) | hashed words | embedding |
-    character n-grams (when ``chars``, from ``char_words``, is given)], each block times its scale."""
+    character n-grams (when ``chars``, from ``char_words``, is given)], each block times its scale.
+    ``columns``: the ``token_columns`` of ``tokens`` when the caller has them already."""
     rules_scale, words_scale, embedding_scale, chars_scale = scales
-    blocks = [sparse.csr_matrix(rules * rules_scale), hashed_block(tokens) * words_scale]
+    blocks = [sparse.csr_matrix(rules * rules_scale), hashed_block(tokens, columns) * words_scale]
     if use_embedding:
         blocks.append(sparse.csr_matrix(
             embed([f"{i.title}. {i.text[:_EMBED_CHARS]}" for i in items]) * embedding_scale))
