@@ -27,6 +27,7 @@ MIGRATIONS_DIR = PROJECT_ROOT / "warehouse" / "migrations"
 # nothing is downloaded at run time and nothing is written to the user's home
 EXTENSIONS_DIR = Path(sys.prefix) / "share" / "duckdb_extensions"
 VIEWS_FILE = PROJECT_ROOT / "warehouse" / "views.sql"
+CHECKPOINT_THRESHOLD = "256MB"
 _MIGRATION_NAME = re.compile(r"^(?P<version>\d{3,})_(?P<name>[\w-]+)\.sql$")
 
 Connection = duckdb.DuckDBPyConnection
@@ -114,6 +115,11 @@ def connect(db_path: Path, *, read_only: bool = False, lock_timeout_s: float = 6
             con = duckdb.connect(str(db_path), read_only=True, config=config)
         else:
             con = duckdb.connect(str(db_path), config=config)
+            # DuckDB checkpoints (rewrites the touched row groups and the primary-key indexes into the file) at a
+            # commit once its write-ahead log passes 16 MB: a 60k-item ingest paid 3.9 s of commits for three
+            # checkpoints of a growing file. A run's chunks now go to the log and the file is checkpointed once,
+            # when the run closes it (0.9 s), or whenever the log passes this size (bounded replay after a crash)
+            con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
             migrate(con)
         try:
             con.execute("SET TimeZone = 'UTC'")
