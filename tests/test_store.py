@@ -9,9 +9,10 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
@@ -19,6 +20,7 @@ import pipeline.chunk
 from pipeline.cli import main
 from pipeline.ingest import run_ingest
 from pipeline.settings import get_settings
+from pipeline.store.arrow_columns import UTC_MICROS, utc_timestamps
 from pipeline.store.connection import connect
 
 HOLD = textwrap.dedent("""
@@ -146,3 +148,13 @@ def test_quarantine_written_as_a_set_keeps_one_row_per_id_latest_reasons_and_rel
     assert rows["q3"]["title"] == third.title
     assert released == 1
     assert status == {"q1": "open", "q2": "released", "q3": "open"}
+
+
+def test_utc_timestamps_match_arrows_own_conversion_for_aware_naive_and_missing_values() -> None:
+    aware = [datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5))), None,
+             datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)]
+    assert utc_timestamps(aware).equals(pa.array(aware, UTC_MICROS))
+    assert utc_timestamps(aware)[0].as_py() == datetime(2026, 3, 1, 17, 30, 15, 123456, tzinfo=UTC)
+    naive = [datetime(2026, 3, 1, 12, 0), aware[0]]  # mixed: Arrow's own path, naive read as UTC
+    assert utc_timestamps(naive).to_pylist()[0] == datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    assert len(utc_timestamps([])) == 0

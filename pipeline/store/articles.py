@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.models import KnownArticle, Relevance, classified_text, evidence_json
+from pipeline.store.arrow_columns import UTC_MICROS, utc_timestamps
 from pipeline.store.connection import Connection, load_extension
 
 ARTICLE_SCHEMA = pa.schema([
@@ -31,6 +32,7 @@ REVISION_SCHEMA = pa.schema([
     ("content_hash", pa.string()), ("seen_at", pa.timestamp("us", tz="UTC")), ("run_id", pa.string()),
 ])
 _COLUMNS = ", ".join(ARTICLE_SCHEMA.names)
+_TIMESTAMP_COLUMNS = frozenset(f.name for f in ARTICLE_SCHEMA if f.type == UTC_MICROS)
 _DERIVED = "digest_day_of(published_at, published_precision, ingested_at)"  # warehouse/views.sql
 # what a revision may change; identity, first sighting and story membership stay
 REVISABLE = ("title", "summary", "summary_html", "body", "author", "tags", "updated_at", "last_seen_at",
@@ -111,7 +113,9 @@ class ArticleStore:
         set-based insert from the same Arrow table."""
         if not columns["article_id"]:
             return
-        self._con.register("new_articles", pa.Table.from_pydict(columns, schema=ARTICLE_SCHEMA))
+        arrays = {name: utc_timestamps(values) if name in _TIMESTAMP_COLUMNS else values
+                  for name, values in columns.items()}
+        self._con.register("new_articles", pa.Table.from_pydict(arrays, schema=ARTICLE_SCHEMA))
         try:
             self._con.execute(f"INSERT INTO articles ({_COLUMNS}, digest_day) SELECT {_COLUMNS}, {_DERIVED} "
                               "FROM new_articles")
@@ -131,7 +135,9 @@ class ArticleStore:
     def add_revisions(self, revisions: list[dict[str, Any]]) -> None:
         if not revisions:
             return
-        self._con.register("new_revisions", pa.Table.from_pylist(revisions, schema=REVISION_SCHEMA))
+        columns: dict[str, Any] = {name: [r[name] for r in revisions] for name in REVISION_SCHEMA.names}
+        columns["seen_at"] = utc_timestamps(columns["seen_at"])
+        self._con.register("new_revisions", pa.Table.from_pydict(columns, schema=REVISION_SCHEMA))
         try:
             self._con.execute("INSERT INTO article_revisions SELECT article_id, revision, title, summary, "
                               "content_hash, seen_at, run_id FROM new_revisions")

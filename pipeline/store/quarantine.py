@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.models import Item, item_from_json, item_to_json
+from pipeline.store.arrow_columns import utc_timestamps
 from pipeline.store.connection import Connection
 
 
@@ -30,7 +31,7 @@ class QuarantineStore:
             "source_id": [item.source_id for item in items], "article_id": [item.article_id for item in items],
             "item": [json.dumps(item_to_json(item), ensure_ascii=False, default=str) for item in items],
             "reasons": [json.dumps(reasons) for _, reasons in latest.values()],
-            "created_at": pa.array([now] * len(latest), pa.timestamp("us", tz="UTC"))}))
+            "created_at": utc_timestamps([now] * len(latest))}))
         try:
             self._con.execute(
                 """

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 
+from pipeline.store.arrow_columns import utc_timestamps
 from pipeline.store.connection import Connection
 
 
@@ -54,7 +55,7 @@ class StoryStore:
         encode = msgspec.msgpack.encode
         self._con.register("new_signatures", pa.table({
             "article_id": [s.article_id for s in signatures], "story_id": [s.story_id for s in signatures],
-            "seen_at": pa.array([s.seen_at for s in signatures], pa.timestamp("us", tz="UTC")),
+            "seen_at": utc_timestamps([s.seen_at for s in signatures]),
             "features": pa.array([encode(s.features) for s in signatures], pa.binary())}))
         try:
             # an insert, not a merge: a signature is written with its article, in the same transaction, and
