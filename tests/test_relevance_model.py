@@ -4,10 +4,14 @@ training, and the analyst's loop (label -> eval --warehouse -> train -> rescore)
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
+from scipy import sparse
 
 from pipeline import embedding
 from pipeline.classify import features
@@ -142,6 +146,19 @@ def test_word_block_counts_colliding_features_as_feature_hasher_does():
     hasher = FeatureHasher(n_features=features.N_HASHED, input_type="string", alternate_sign=False)
     ours, theirs = features.hashed_block(tokens), normalize(hasher.transform(tokens))
     assert (ours != theirs).nnz == 0 and ours[2].data.tolist() == [1.0]
+
+
+def test_unit_rows_is_scikit_learns_l2_normalize_and_classifying_never_imports_scikit_learn():
+    from sklearn.preprocessing import normalize
+
+    matrix = sparse.csr_matrix(np.array([[3.0, 0.0, 4.0], [0.0, 0.0, 0.0], [0.5, 2.0, 0.0]]))
+    assert (features.unit_rows(matrix.copy()) != normalize(matrix)).nnz == 0
+    # the parse workers classify: scikit-learn (~1 s of CPU to import) is for training only
+    probe = ("import sys; from pipeline.classify.classifier import get_classifier; "
+             "v = get_classifier().classify_many([('NATO allies agree air defence for Poland', 'Ministers met.')]); "
+             "print(v[0].label, 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] in {"1", "2"} and out[1] == "False"
 
 
 def test_verdicts_do_not_depend_on_what_the_word_memos_remember(classifier, monkeypatch):
