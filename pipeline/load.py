@@ -90,7 +90,7 @@ def extend_story_index(wh: Warehouse, index: StoryIndex, items: list[Item], now:
     for range_start, range_end in missing:
         for sig in wh.stories.signatures_between(range_start, range_end):
             if sig.article_id not in index:
-                index.add(StoryDoc.from_json(sig.article_id, sig.story_id, sig.seen_at, sig.features))
+                index.add(StoryDoc.from_features(sig.article_id, sig.story_id, sig.seen_at, sig.features))
     index.covered = (start, end)
 
 
@@ -155,8 +155,9 @@ def load_items(wh: Warehouse, items: list[Item], relevance: dict[str, Relevance]
             wh.articles.add_revisions(revisions)
             # the parse workers' features as they sent them (the same as the document's own, without re-encoding);
             # ``docs`` are ``new_items``' documents, in order
-            wh.stories.save_signatures([Signature(d.article_id, d.story_id, d.seen_at, i.story_features or d.to_json())
-                                        for i, d in zip(new_items, docs, strict=True)])
+            wh.stories.save_signatures([
+                Signature(d.article_id, d.story_id, d.seen_at, i.story_features or d.to_features())
+                for i, d in zip(new_items, docs, strict=True)])
             result.stories = sorted(touched)
             wh.stories.refresh(result.stories, (weights or ImportanceWeights()).stored_sql("a"))
     return result

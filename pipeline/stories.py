@@ -185,23 +185,42 @@ class StoryDoc:
     def __post_init__(self) -> None:
         self.total = sum(self.tokens.values())
 
-    def to_json(self) -> dict[str, Any]:
-        return {"title_key": self.title_key, "tokens": self.tokens, "text_tokens": self.text_tokens,
-                "shingles": self.shingles, "ordinals": sorted(self.ordinals), "numbers": sorted(self.numbers),
-                "series": self.series, "title_tokens": self.title_tokens, "entities": sorted(self.entities),
-                "page_kind": self.page_kind, "site": self.site, "language": self.language,
-                "title_numbers": sorted(self.title_numbers), "vector": base64.b64encode(self.vector).decode()}
+    def to_features(self) -> dict[str, Any]:
+        """What is stored as the article's signature and sent by the parse workers: the document less what
+        ``from_features`` derives again (the merged tokens, the shingles), the vector as raw bytes. A third
+        smaller than the whole document: less to pickle between processes, encode and insert."""
+        return {"title_key": self.title_key, "text_tokens": self.text_tokens, "ordinals": sorted(self.ordinals),
+                "numbers": sorted(self.numbers), "series": self.series, "title_tokens": self.title_tokens,
+                "entities": sorted(self.entities), "page_kind": self.page_kind, "site": self.site,
+                "language": self.language, "title_numbers": sorted(self.title_numbers), "vector": self.vector}
 
     @classmethod
-    def from_json(cls, article_id: str, story_id: str, seen_at: datetime, data: dict[str, Any]) -> StoryDoc:
+    def from_features(cls, article_id: str, story_id: str, seen_at: datetime, data: dict[str, Any]) -> StoryDoc:
+        """The document from ``to_features``, or from a signature stored before it (which also holds the
+        merged tokens and the shingles, and the vector in base64 or not at all)."""
+        title_tokens = data.get("title_tokens", {})
+        tokens = data.get("tokens")
+        if tokens is None:
+            tokens = _merged(title_tokens, data["text_tokens"])
+        entities = frozenset(data.get("entities", ()))
+        shingles = data.get("shingles")
+        if shingles is None:
+            shingles = _shingles(tokens, entities, data["title_key"])
+        vector = data.get("vector") or b""
         return cls(article_id=article_id, story_id=story_id, seen_at=seen_at, title_key=data["title_key"],
-                   tokens=data["tokens"], text_tokens=data["text_tokens"], shingles=data["shingles"],
+                   tokens=tokens, text_tokens=data["text_tokens"], shingles=shingles,
                    ordinals=frozenset(data["ordinals"]), numbers=frozenset(data["numbers"]),
-                   series=bool(data["series"]), title_tokens=data.get("title_tokens", {}),
-                   entities=frozenset(data.get("entities", ())), page_kind=data.get("page_kind", ""),
-                   site=data.get("site", ""), language=data.get("language", ""),
-                   title_numbers=frozenset(data.get("title_numbers", ())),
-                   vector=base64.b64decode(data.get("vector") or ""))
+                   series=bool(data["series"]), title_tokens=title_tokens, entities=entities,
+                   page_kind=data.get("page_kind", ""), site=data.get("site", ""),
+                   language=data.get("language", ""), title_numbers=frozenset(data.get("title_numbers", ())),
+                   vector=base64.b64decode(vector) if isinstance(vector, str) else bytes(vector))
+
+
+def _shingles(tokens: dict[str, float], entities: frozenset[str], key: str) -> list[str]:
+    """What the MinHash digest is made of: the rarest words (else all words, else the normalised title ``key``),
+    then the names, so that reports of one event in different languages meet as LSH candidates."""
+    rare = sorted(k for k, w in tokens.items() if w >= 7.0 - SHINGLE_MAX_ZIPF)
+    return [*(rare or sorted(tokens) or [key]), *sorted(f"e:{e}" for e in entities)]
 
 
 _NAME = re.compile(r"\b[^\W\d_][\w'’-]*", re.UNICODE)
@@ -255,12 +274,10 @@ def story_doc(article_id: str, title: str, text: str, seen_at: datetime, languag
     title_tokens, text_tokens = _weighted_stems(title, language), _weighted_stems(text, language)
     tokens = _merged(title_tokens, text_tokens)
     entities = named_entities(f"{title} {text}", language)
-    rare = sorted(k for k, w in tokens.items() if w >= 7.0 - SHINGLE_MAX_ZIPF)
-    # names join the shingles so that reports of one event in different languages meet as LSH candidates
-    shingles = [*(rare or sorted(tokens) or [title_key(title)]), *sorted(f"e:{e}" for e in entities)]
+    key = title_key(title)
     return StoryDoc(
-        article_id=article_id, story_id=story_id or article_id, seen_at=seen_at, title_key=title_key(title),
-        tokens=tokens, text_tokens=text_tokens, shingles=shingles,
+        article_id=article_id, story_id=story_id or article_id, seen_at=seen_at, title_key=key,
+        tokens=tokens, text_tokens=text_tokens, shingles=_shingles(tokens, entities, key),
         ordinals=frozenset(g for m in _ORDINAL.finditer(title) for g in m.groups() if g),
         numbers=frozenset(_NUMBER.findall(text)), series=bool(_SERIES.search(title)),
         title_tokens=title_tokens, entities=entities, page_kind=page_kind(title),

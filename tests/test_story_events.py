@@ -4,10 +4,12 @@ in two languages, and the pair model's artefact and training."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -110,16 +112,34 @@ def test_story_vectors_survive_the_signature_and_score_paraphrases_above_unrelat
                "Flights were suspended overnight as unknown drones circled above the air base in Aalborg.", 2),
         record(3, "Bakery chain opens ten new shops in the north",
                "The family firm plans ten new outlets selling bread and pastries by the summer.", 3)])], T0)
-    restored = StoryDoc.from_json("x", "x", T0, json.loads(json.dumps(docs[0].to_json())))
+    restored = StoryDoc.from_features("x", "x", T0, msgspec.msgpack.decode(msgspec.msgpack.encode(
+        docs[0].to_features())))
     assert restored.vector == docs[0].vector and len(restored.vector) == 128
     paraphrase = pair_features(docs[0], docs[1])[FEATURES.index("embedding_cosine")]
     unrelated = pair_features(docs[0], docs[2])[FEATURES.index("embedding_cosine")]
     assert paraphrase > unrelated + 0.2
 
 
+def test_signatures_hold_what_cannot_be_derived_and_old_whole_signatures_read_the_same():
+    doc = item_story_docs([record_to_item(record(
+        1, "Drones over Aalborg air base halt flights for the second night",
+        "Danish police said several large drones circled the base; Aalborg airport closed for four hours.", 0),
+        0)], T0)[0]
+    stored = doc.to_features()
+    assert "tokens" not in stored and "shingles" not in stored and isinstance(stored["vector"], bytes)
+    # written before signatures were slimmed: merged tokens and shingles kept, the vector in base64 (JSON era)
+    whole = {**stored, "tokens": doc.tokens, "shingles": doc.shingles,
+             "vector": base64.b64encode(doc.vector).decode()}
+    for data in (stored, json.loads(json.dumps(whole)), msgspec.msgpack.decode(msgspec.msgpack.encode(stored))):
+        again = StoryDoc.from_features(doc.article_id, doc.story_id, doc.seen_at, data)
+        assert (again.tokens, again.shingles, again.vector, again.entities, again.total) == (
+            doc.tokens, doc.shingles, doc.vector, doc.entities, doc.total)
+        assert list(again.tokens) == list(doc.tokens)  # same order: the digest and postings read it in order
+
+
 def test_a_signature_stored_before_story_vectors_counts_as_no_evidence():
     doc = item_story_docs([record_to_item(record(1, "Drones over Aalborg air base", "Flights halted.", 0), 0)], T0)[0]
-    legacy = StoryDoc.from_json("old", "old", T0, {k: v for k, v in doc.to_json().items() if k != "vector"})
+    legacy = StoryDoc.from_features("old", "old", T0, {k: v for k, v in doc.to_features().items() if k != "vector"})
     assert legacy.vector == b""
     assert pair_features(doc, legacy)[FEATURES.index("embedding_cosine")] == MISSING_COSINE
 
@@ -236,7 +256,7 @@ def test_a_candidate_list_is_scored_as_each_pair_alone():
                "The family firm plans ten new outlets selling bread and pastries by the summer.", 4),
         record(5, "Drones seen again over Aalborg air base", "Flights halted for a second night in Aalborg.", 400)])],
         T0)
-    legacy = StoryDoc.from_json("old", "old", T0, {k: v for k, v in docs[1].to_json().items() if k != "vector"})
+    legacy = StoryDoc.from_features("old", "old", T0, {k: v for k, v in docs[1].to_features().items() if k != "vector"})
     index = StoryIndex()
     others = [*docs[1:], legacy]
     batched = index.pair_probabilities(docs[0], others)

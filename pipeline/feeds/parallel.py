@@ -63,9 +63,9 @@ def parse_jobs(jobs: Sequence[ParseJob], classify_with: ClassifierFiles | None =
     items = [item for feed in parsed for item in feed.items]
     if not items:
         return parsed
-    # the features kept (``StoryDoc.to_json``) do not depend on the stand-in time for a missing publication time
+    # the features kept (``StoryDoc.to_features``) do not depend on the stand-in time for a missing publication time
     for item, doc in zip(items, item_story_docs(items, jobs[0].fetched_at), strict=True):
-        item.story_features = doc.to_json()
+        item.story_features = doc.to_features()
     if classify_with is not None:
         from pipeline.classify.classifier import get_classifier
 
