@@ -7,6 +7,7 @@ import re
 import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime
+from html import unescape
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser
@@ -52,22 +53,24 @@ def clean_text(text: str | None) -> str:
 
 
 _BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote", "section")
+_BLOCK_SELECTOR = ", ".join(_BLOCK_TAGS)
 
 
 def html_to_text(html: str | None) -> str:
     """Readable text from an HTML fragment: scripts and styles dropped, blocks on their own lines."""
     if not html:
         return ""
-    if "<" not in html and "&" not in html:
-        return clean_text(html)
+    if "<" not in html:
+        # no markup, at most character references: the standard library decodes them as the HTML parser does
+        # (HTML5 rules: legacy names without ";", numeric remaps) at a thirtieth of the cost of parsing
+        return clean_text(unescape(html) if "&" in html else html)
     tree = LexborHTMLParser(f"<div>{html}</div>")
     tree.strip_tags(["script", "style", "noscript", "iframe", "object", "embed", "svg", "template"])
     root = tree.body or tree.root
     if root is None:
         return ""
-    for tag in _BLOCK_TAGS:
-        for node in root.css(tag):
-            node.insert_after("\n")
+    for node in root.css(_BLOCK_SELECTOR):  # one query for all block tags: each query costs ~1 µs to compile
+        node.insert_after("\n")
     return clean_text(root.text(deep=True, separator=""))
 
 

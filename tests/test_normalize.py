@@ -36,3 +36,17 @@ def test_derive_title_prefers_headline_lead_line_else_first_sentence():
     long = "word " * 60 + "end."
     title = derive_title(long)
     assert title.endswith("…") and len(title) <= 141
+
+
+@pytest.mark.parametrize("text", ["NATO &amp; EU agree", "AT&T wins", "&amp without semicolon", "&#128; price",
+                                  "&#0; nul", "&notit; x", "&nbsp;&nbsp;Kyiv", "a &lt;b&gt; c", "&#x1F600;",
+                                  "&unknown; y", "fish & chips &", "&#xD800; s", "&AMP; caps", "&amp;amp;",
+                                  "Zełenski &quot;gotów&quot;", "Bündnis&shy;partner"])
+def test_text_without_markup_decodes_references_as_the_html_parser_does(text):
+    # an empty element sends the same text through the HTML parser: both paths must agree
+    assert html_to_text(text) == html_to_text(text + "<span></span>")
+
+
+def test_html_to_text_puts_every_block_on_its_own_line():
+    html = "<h2>Summit</h2><p>Allies met.</p><ul><li>air defence</li><li>drones</li></ul><div>End<br>now</div>"
+    assert html_to_text(html).split("\n") == ["Summit", "Allies met.", "air defence", "drones", "End", "now"]
