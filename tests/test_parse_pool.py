@@ -4,6 +4,7 @@ loaded once, as when the bodies are parsed in-process."""
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pipeline.feeds import parallel
 from pipeline.feeds.landing import land
 from pipeline.feeds.parallel import FeedParserPool, ParseJob, parse_job
 from pipeline.ingest import process
+from pipeline.models import Relevance
 from pipeline.settings import Settings
 
 FETCHED = datetime(2026, 3, 4, 8, tzinfo=UTC)
@@ -107,3 +109,12 @@ def test_a_run_loads_the_verdicts_the_pool_computed(settings: Settings, on_the_p
         labelled = con.execute("SELECT count(*) FROM articles WHERE relevance_label >= 1 AND classifier_version "
                                "IS NOT NULL").fetchall()[0][0]
     assert labelled == summary.relevant > 0
+
+
+def test_a_verdict_crosses_processes_whole():
+    verdict = Relevance(score=0.93, label=2, topics=("nato", "air_defence"),
+                        evidence=({"topic": "nato", "term": "nato", "where": "title", "count": 1, "weight": 2.0},),
+                        version="taxonomy-x+model-y")
+    # pickled as its constructor's arguments: every field, in order (a field added later must be added there)
+    assert verdict.__reduce__()[1] == tuple(getattr(verdict, f.name) for f in dataclasses.fields(Relevance))
+    assert pickle.loads(pickle.dumps(verdict, protocol=pickle.HIGHEST_PROTOCOL)) == verdict
