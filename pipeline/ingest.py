@@ -23,7 +23,7 @@ from typing import Any
 from pipeline import validate
 from pipeline.chunk import process_chunk
 from pipeline.feeds.config import FeedConfig, FeedListError, load_feed_list
-from pipeline.feeds.health import due_feeds, load_states, record_outcome, register_feeds
+from pipeline.feeds.health import PollRecord, due_feeds, load_states, record_polls, register_feeds
 from pipeline.feeds.landing import landed_refs
 from pipeline.feeds.parallel import FeedParserPool, ParseJob
 from pipeline.feeds.parse import ParsedFeed
@@ -119,18 +119,19 @@ def _restorer(summary: IngestSummary) -> Callable[[], None]:
     return restore
 
 
-BodyDone = Callable[[Warehouse, ParseJob, ParsedFeed, dict[str, int]], None]
+# records a chunk's bodies (their feeds' rows, the run's counts), given the items newly loaded per source
+BodiesDone = Callable[[Warehouse, list[tuple[ParseJob, ParsedFeed]], dict[str, int]], None]
 
 
 def _process_bodies(wh: Warehouse, settings: Settings, jobs: list[ParseJob], extra_items: list[Item],
-                    summary: IngestSummary, now: datetime, body_done: BodyDone) -> None:
+                    summary: IngestSummary, now: datetime, bodies_done: BodiesDone) -> None:
     """Parse landed bodies and commit them ``chunk_bodies`` at a time, one transaction each, so memory stays
     bounded however big the run (at most two chunks: the pool parses the next while this one commits); one
-    story index serves the whole run. ``body_done`` records each body's feed inside its chunk's transaction
+    story index serves the whole run. ``bodies_done`` records the chunk's bodies inside its transaction
     (given the items newly loaded per source). A chunk that lost a write conflict on a lake is redone whole:
     the run's counters are restored and the story index reloaded."""
     with _few_collections():
-        _commit_chunks(wh, settings, jobs, extra_items, summary, now, body_done)
+        _commit_chunks(wh, settings, jobs, extra_items, summary, now, bodies_done)
 
 
 @contextmanager
@@ -148,7 +149,7 @@ def _few_collections() -> Iterator[None]:
 
 
 def _commit_chunks(wh: Warehouse, settings: Settings, jobs: list[ParseJob], extra_items: list[Item],
-                   summary: IngestSummary, now: datetime, body_done: BodyDone) -> None:
+                   summary: IngestSummary, now: datetime, bodies_done: BodiesDone) -> None:
     stories = [StoryIndex()]  # replaced whole when a chunk is redone
     chunks = [jobs[start:start + settings.chunk_bodies] for start in range(0, max(len(jobs), 1), settings.chunk_bodies)]
     with FeedParserPool(classify_with=(settings.taxonomy_file, settings.model_file)) as parser:
@@ -173,8 +174,7 @@ def _commit_chunks(wh: Warehouse, settings: Settings, jobs: list[ParseJob], extr
                     wh.runs.mark_processed([(job.ref.source_id, job.ref.body_hash, len(parsed.items))
                                             for job, parsed in zip(chunk, parsed_chunk, strict=True)],
                                            summary.run_id, now)
-                    for job, parsed in zip(chunk, parsed_chunk, strict=True):
-                        body_done(wh, job, parsed, loaded_per_source)
+                    bodies_done(wh, list(zip(chunk, parsed_chunk, strict=True)), loaded_per_source)
                     wh.runs.save_progress(summary.run_id, summary.counters(), summary.to_dict())
 
             restore_counters = _restorer(summary)
@@ -201,13 +201,14 @@ def _count_feed(summary: IngestSummary, outcome: PollOutcome, parsed: ParsedFeed
             summary.feed_warnings.append({"feed": outcome.feed_name, "warning": parsed.warning})
 
 
-def _record_poll(wh: Warehouse, summary: IngestSummary, outcome: PollOutcome, stored: StoredFeed | None,
-                 parsed: ParsedFeed | None, items_loaded: int) -> None:
-    item_times = [i.published_at for i in parsed.items if i.published_at] if parsed else []
-    record_outcome(wh, outcome, stored=stored, item_times=item_times,
-                   ttl_minutes=parsed.ttl_minutes if parsed else None, parse_error=parsed.error if parsed else None,
-                   items_loaded=items_loaded)
+def _poll_record(summary: IngestSummary, outcome: PollOutcome, stored: StoredFeed | None,
+                 parsed: ParsedFeed | None, items_loaded: int) -> PollRecord:
+    """What a poll (and its parsed body) tells its feed's row; counted in the run's summary."""
     _count_feed(summary, outcome, parsed)
+    if parsed is None:
+        return PollRecord(outcome, stored, items_loaded=items_loaded)
+    return PollRecord(outcome, stored, item_times=[i.published_at for i in parsed.items if i.published_at],
+                      ttl_minutes=parsed.ttl_minutes, parse_error=parsed.error, items_loaded=items_loaded)
 
 
 def process(settings: Settings, outcomes: list[PollOutcome | dict[str, Any]], *, include_seeds: bool = True,
@@ -233,18 +234,17 @@ def process(settings: Settings, outcomes: list[PollOutcome | dict[str, Any]], *,
                     for o in polls if o.landing_ref is not None
                     and (o.landing_ref.source_id, o.landing_ref.body_hash) not in done}
 
-            def body_done(wh: Warehouse, job: ParseJob, parsed: ParsedFeed, loaded: dict[str, int]) -> None:
-                source_id = job.ref.source_id
-                _record_poll(wh, summary, by_source[source_id], stored.get(source_id), parsed,
-                             loaded.get(source_id, 0))
+            def bodies_done(wh: Warehouse, bodies: list[tuple[ParseJob, ParsedFeed]], loaded: dict[str, int]) -> None:
+                record_polls(wh, [_poll_record(summary, by_source[job.ref.source_id], stored.get(job.ref.source_id),
+                                               parsed, loaded.get(job.ref.source_id, 0)) for job, parsed in bodies])
 
             wh.atomically(lambda: wh.sources.ensure_seed_source(SEEDS_SOURCE_ID))
-            _process_bodies(wh, settings, list(jobs.values()), seeds, summary, now, body_done)
+            _process_bodies(wh, settings, list(jobs.values()), seeds, summary, now, bodies_done)
 
             def record_the_rest() -> None:
-                for outcome in polls:  # the polls that brought no new body: errors, not modified, seen before
-                    if outcome.source_id not in jobs:
-                        _record_poll(wh, summary, outcome, stored.get(outcome.source_id), None, 0)
+                # the polls that brought no new body: errors, not modified, seen before
+                record_polls(wh, [_poll_record(summary, outcome, stored.get(outcome.source_id), None, 0)
+                                  for outcome in polls if outcome.source_id not in jobs])
                 _finish(wh, summary)
 
             with timed(summary.stage_seconds, "record"):
@@ -294,14 +294,16 @@ def replay(settings: Settings, *, feed_name: str | None = None, force: bool = Fa
             summary.feeds_skipped = len(refs) - len(todo)
             jobs = [ParseJob(r, languages.get(r.source_id), datetime.fromisoformat(r.fetched_at)) for r in todo]
 
-            def body_done(wh: Warehouse, job: ParseJob, parsed: ParsedFeed, loaded: dict[str, int]) -> None:
-                if parsed.error:
-                    summary.feeds_failed += 1
-                    summary.feed_errors.append({"feed": job.ref.feed_name, "url": job.ref.url, "error": parsed.error})
-                else:
-                    summary.feeds_ok += 1
+            def bodies_done(wh: Warehouse, bodies: list[tuple[ParseJob, ParsedFeed]], loaded: dict[str, int]) -> None:
+                for job, parsed in bodies:
+                    if parsed.error:
+                        summary.feeds_failed += 1
+                        summary.feed_errors.append({"feed": job.ref.feed_name, "url": job.ref.url,
+                                                    "error": parsed.error})
+                    else:
+                        summary.feeds_ok += 1
 
-            _process_bodies(wh, settings, jobs, [], summary, now, body_done)
+            _process_bodies(wh, settings, jobs, [], summary, now, bodies_done)
             wh.atomically(lambda: _finish(wh, summary))
         except BaseException as exc:
             _fail(wh, summary, exc)

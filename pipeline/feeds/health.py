@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from pipeline.feeds.poll import FeedState, PollOutcome
 from pipeline.feeds.schedule import next_failure_poll, next_success_poll
 from pipeline.redact import redact_url
 from pipeline.store import Warehouse
-from pipeline.store.sources import REMOVED, FeedRegistration, StoredFeed
+from pipeline.store.sources import REMOVED, ActivePoll, FeedRegistration, StoredFeed
 
 
 def register_feeds(wh: Warehouse, feeds: list[FeedConfig]) -> None:
@@ -45,29 +46,54 @@ def due_feeds(feeds: list[FeedConfig], states: dict[str, FeedState], now: dateti
     return due
 
 
-def record_outcome(wh: Warehouse, outcome: PollOutcome, *, stored: StoredFeed | None, item_times: list[datetime],
-                   ttl_minutes: int | None, parse_error: str | None, items_loaded: int) -> None:
-    """Fold one poll (and the parse of its body) into the feed's row (``stored``: the row as the run read it)."""
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """One poll (and the parse of its body) to fold into its feed's row; ``stored``: the row as the run read it."""
+
+    outcome: PollOutcome
+    stored: StoredFeed | None
+    item_times: list[datetime] = field(default_factory=list)
+    ttl_minutes: int | None = None
+    parse_error: str | None = None
+    items_loaded: int = 0
+
+
+def record_polls(wh: Warehouse, records: list[PollRecord]) -> None:
+    """Fold polls into their feeds' rows: retirements and failures one by one (few), the successful polls in one
+    set-based update. A feed polled twice in the batch: its later poll sets the row, the items of both count."""
+    active: dict[str, ActivePoll] = {}
+    for record in records:
+        poll = _record_or_active(wh, record)
+        if poll is not None:
+            earlier = active.pop(poll.source_id, None)
+            active[poll.source_id] = poll if earlier is None else replace(
+                poll, items_loaded=poll.items_loaded + earlier.items_loaded)
+    wh.sources.mark_active(list(active.values()))
+
+
+def _record_or_active(wh: Warehouse, record: PollRecord) -> ActivePoll | None:
+    """Record a retirement or a failure now; a successful poll is returned for the batched update."""
+    outcome, stored = record.outcome, record.stored
     now = datetime.fromisoformat(outcome.polled_at)
     streak, interval_s = (stored.error_streak, stored.poll_interval_s) if stored else (0, None)
-    error = outcome.error or parse_error
+    error = outcome.error or record.parse_error
     if outcome.outcome == "retired":
         wh.sources.mark_retired(outcome.source_id, status=outcome.status, error=error, now=now)
-        return
+        return None
     if error:
         retry_after = datetime.fromisoformat(outcome.retry_after) if outcome.retry_after else None
         wh.sources.mark_failing(
             outcome.source_id, status=outcome.status, error=error, error_streak=streak + 1, now=now,
             next_poll_at=next_failure_poll(now, error_streak=streak + 1, retry_after=retry_after),
             new_url=outcome.new_url, etag=outcome.etag, last_modified=outcome.last_modified)
-        return
+        return None
     previous = timedelta(seconds=interval_s) if interval_s else None
-    next_poll, interval = next_success_poll(now, item_times=item_times, ttl_minutes=ttl_minutes,
+    next_poll, interval = next_success_poll(now, item_times=record.item_times, ttl_minutes=record.ttl_minutes,
                                             headers=outcome.headers, previous_interval=previous)
-    wh.sources.mark_active(outcome.source_id, status=outcome.status, now=now, next_poll_at=next_poll,
-                           poll_interval_s=int(interval.total_seconds()), new_url=outcome.new_url, etag=outcome.etag,
-                           last_modified=outcome.last_modified, body_hash=outcome.body_hash,
-                           items_loaded=items_loaded)
+    return ActivePoll(outcome.source_id, status=outcome.status, now=now, next_poll_at=next_poll,
+                      poll_interval_s=int(interval.total_seconds()), new_url=outcome.new_url, etag=outcome.etag,
+                      last_modified=outcome.last_modified, body_hash=outcome.body_hash,
+                      items_loaded=record.items_loaded)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
+
+from pipeline.store.arrow_columns import utc_timestamps
 from pipeline.store.connection import Connection
 
 REMOVED = "removed from the feed list"
@@ -22,6 +25,22 @@ class StoredFeed:
     state: str
     next_poll_at: datetime | None
     poll_interval_s: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivePoll:
+    """A successful poll of a feed, as its row records it."""
+
+    source_id: str
+    status: int | None
+    now: datetime
+    next_poll_at: datetime
+    poll_interval_s: int
+    new_url: str | None
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    items_loaded: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +111,31 @@ class SourceStore:
             "WHERE source_id = ?",
             [status, error, error_streak, now, next_poll_at, new_url, etag, last_modified, source_id])
 
-    def mark_active(self, source_id: str, *, status: int | None, now: datetime, next_poll_at: datetime,
-                    poll_interval_s: int, new_url: str | None, etag: str | None, last_modified: str | None,
-                    body_hash: str | None, items_loaded: int) -> None:
-        self._con.execute(
-            "UPDATE sources SET state = 'active', last_status = ?, last_error = NULL, error_streak = 0, "
-            "last_fetch_at = ?, last_success_at = ?, next_poll_at = ?, poll_interval_s = ?, "
-            "url = coalesce(?, url), etag = ?, last_modified = ?, last_body_hash = ?, "
-            "item_count = item_count + ? WHERE source_id = ?",
-            [status, now, now, next_poll_at, poll_interval_s, new_url, etag, last_modified, body_hash,
-             items_loaded, source_id])
+    def mark_active(self, polls: list[ActivePoll]) -> None:
+        """Successful polls: each feed's schedule, validators and counts, in one set-based update (an update
+        per feed cost ~1 ms: 2 s of a 100k-item run's 2,000 bodies)."""
+        if not polls:
+            return
+        self._con.register("active_polls", pa.table({
+            "source_id": [p.source_id for p in polls], "last_status": pa.array([p.status for p in polls], pa.int32()),
+            "polled_at": utc_timestamps([p.now for p in polls]),
+            "next_poll_at": utc_timestamps([p.next_poll_at for p in polls]),
+            "poll_interval_s": pa.array([p.poll_interval_s for p in polls], pa.int64()),
+            "new_url": pa.array([p.new_url for p in polls], pa.string()),
+            "etag": pa.array([p.etag for p in polls], pa.string()),
+            "last_modified": pa.array([p.last_modified for p in polls], pa.string()),
+            "body_hash": pa.array([p.body_hash for p in polls], pa.string()),
+            "items_loaded": pa.array([p.items_loaded for p in polls], pa.int64())}))
+        try:
+            self._con.execute(
+                "UPDATE sources SET state = 'active', last_status = p.last_status, last_error = NULL, "
+                "error_streak = 0, last_fetch_at = p.polled_at, last_success_at = p.polled_at, "
+                "next_poll_at = p.next_poll_at, poll_interval_s = p.poll_interval_s, "
+                "url = coalesce(p.new_url, sources.url), etag = p.etag, last_modified = p.last_modified, "
+                "last_body_hash = p.body_hash, item_count = sources.item_count + p.items_loaded "
+                "FROM (SELECT * FROM active_polls) AS p WHERE sources.source_id = p.source_id")
+        finally:
+            self._con.unregister("active_polls")
 
     def health(self, now: datetime) -> list[dict[str, Any]]:
         """One row per feed from ``feed_health_at`` (warehouse/views.sql), the one definition of feed health."""
