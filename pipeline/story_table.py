@@ -7,7 +7,7 @@ equal ids within a process, and the table lives only as long as its process's st
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -69,27 +69,31 @@ class DocTable:
         return row
 
     def _write(self, row: int, doc: StoryDoc) -> None:
-        lists: list[Iterable[tuple[int, float]]] = [
-            ((hash(k), w) for k, w in doc.tokens.items()),
-            ((hash(k), w) for k, w in doc.title_tokens.items()),
-            ((hash(k), 0.0) for k in doc.entities),
-            ((hash(k), 0.0) for k in title_entities(doc)),
-            ((hash(k), 0.0) for k in doc.numbers),
-            ((hash(k), 0.0) for k in doc.title_numbers)]
-        entries = [sorted(pairs) for pairs in lists]
-        size = sum(map(len, entries))
+        # one list per field sorted by id, then the pool, the spans and each row written by one NumPy call:
+        # a document has a few dozen entries, so per-call overhead, not data, is what encoding costs
+        entries = [sorted([(hash(k), w) for k, w in doc.tokens.items()]),
+                   sorted([(hash(k), w) for k, w in doc.title_tokens.items()]),
+                   sorted([(hash(k), 0.0) for k in doc.entities]),
+                   sorted([(hash(k), 0.0) for k in title_entities(doc)]),
+                   sorted([(hash(k), 0.0) for k in doc.numbers]),
+                   sorted([(hash(k), 0.0) for k in doc.title_numbers])]
         start = self._pool_used
-        self.ids = _grown(self.ids, start + size)
-        self.weights = _grown(self.weights, start + size)
-        for array in ("spans", "ints", "floats", "vectors"):
-            setattr(self, array, _grown(getattr(self, array), row + 1))
-        flat = [pair for pairs in entries for pair in pairs]
-        if flat:
-            self.ids[start:start + size] = [i for i, _ in flat]
-            self.weights[start:start + size] = [w for _, w in flat]
-        for field, pairs in enumerate(entries):
-            self.spans[row, field] = (start, start + len(pairs))
-            start += len(pairs)
+        spans = []
+        ids: list[int] = []
+        weights: list[float] = []
+        for pairs in entries:
+            spans.append((start + len(ids), start + len(ids) + len(pairs)))
+            ids.extend([i for i, _ in pairs])
+            weights.extend([w for _, w in pairs])
+        if len(self.ids) < start + len(ids):
+            self.ids, self.weights = _grown(self.ids, start + len(ids)), _grown(self.weights, start + len(ids))
+        if len(self.spans) < row + 1:
+            self.spans, self.ints = _grown(self.spans, row + 1), _grown(self.ints, row + 1)
+            self.floats, self.vectors = _grown(self.floats, row + 1), _grown(self.vectors, row + 1)
+        if ids:
+            self.ids[start:start + len(ids)] = ids
+            self.weights[start:start + len(ids)] = weights
+        self.spans[row] = spans
         vector = np.frombuffer(doc.vector, dtype=np.int8) if doc.vector else None
         norm = float(np.sqrt(np.dot(vector.astype(np.int64), vector))) if vector is not None else 0.0
         flags = ((kernel.HAS_SITE if doc.site else 0) | (kernel.HAS_ORDINALS if doc.ordinals else 0)
