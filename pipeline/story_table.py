@@ -8,20 +8,18 @@ equal ids within a process, and the table lives only as long as its process's st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline import story_kernel as kernel
 from pipeline.embedding import EMBEDDING_DIM
+from pipeline.epoch import micros
 from pipeline.story_pairs import GATHERING_KINDS, MISSING_COSINE, title_entities
 
 if TYPE_CHECKING:
     from pipeline.stories import StoryDoc
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _LISTS = 6  # TOKENS ... TITLE_NUMBERS
 
 
@@ -31,11 +29,6 @@ def _grown(array: np.ndarray, needed: int) -> np.ndarray:
     bigger = np.zeros((max(needed, 2 * len(array)), *array.shape[1:]), dtype=array.dtype)
     bigger[:len(array)] = array
     return bigger
-
-
-def micros(when: datetime) -> int:
-    """Microseconds since the epoch (a naive time is read as UTC)."""
-    return ((when if when.tzinfo else when.replace(tzinfo=UTC)) - _EPOCH) // _MICROSECOND
 
 
 class DocTable:

@@ -155,6 +155,6 @@ def test_utc_timestamps_match_arrows_own_conversion_for_aware_naive_and_missing_
              datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)]
     assert utc_timestamps(aware).equals(pa.array(aware, UTC_MICROS))
     assert utc_timestamps(aware)[0].as_py() == datetime(2026, 3, 1, 17, 30, 15, 123456, tzinfo=UTC)
-    naive = [datetime(2026, 3, 1, 12, 0), aware[0]]  # mixed: Arrow's own path, naive read as UTC
+    naive = [datetime(2026, 3, 1, 12, 0), aware[0]]  # a naive time is read as UTC, as Arrow reads it
     assert utc_timestamps(naive).to_pylist()[0] == datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     assert len(utc_timestamps([])) == 0

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import pyarrow as pa
 
+from pipeline.epoch import micros
+
 UTC_MICROS = pa.timestamp("us", tz="UTC")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def utc_timestamps(values: Sequence[datetime | None]) -> pa.Array:
-    """Timezone-aware datetimes (None for unknown) as a ``timestamp[us, UTC]`` column. Arrow converts an aware
-    datetime through its ``utcoffset()``, ~2.7 µs each: for a chunk's four timestamp columns that was more than
-    the insert itself. Whole microseconds since the epoch, by exact integer arithmetic, are ~15x cheaper. A naive
-    datetime (none reach the load, but a caller may pass one) takes Arrow's own path, which reads it as UTC."""
-    try:
-        micros = [None if value is None else (value - _EPOCH) // _MICROSECOND for value in values]
-    except TypeError:  # a naive datetime: cannot be subtracted from an aware one
-        return pa.array(values, UTC_MICROS)
-    return pa.array(micros, pa.int64()).cast(UTC_MICROS)
+    """Datetimes (None for unknown; a naive one read as UTC, as Arrow reads it) as a ``timestamp[us, UTC]``
+    column. Arrow converts an aware datetime through its ``utcoffset()``, ~1.5 µs each: for a chunk's four
+    timestamp columns that was more than the insert itself. Whole microseconds since the epoch are ~10x cheaper."""
+    return pa.array([None if value is None else micros(value) for value in values], pa.int64()).cast(UTC_MICROS)
