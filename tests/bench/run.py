@@ -122,8 +122,9 @@ def _run_size_in(size: int, workdir: Path) -> dict[str, Any]:
     assert again.items_seen == 0
 
     with connect(settings.db, read_only=True) as con:
-        last_day = con.execute(
-            "SELECT max(CAST(published_at AT TIME ZONE 'UTC' AS DATE)) FROM articles").fetchall()[0][0]
+        # the digest day the load gave the articles: the corpus is dated weeks before this run ingests it, so
+        # they belong to the day they arrived (digest_day_of), and their publication day's digest is empty
+        last_day = con.execute("SELECT max(digest_day) FROM articles").fetchall()[0][0]
         started = time.perf_counter()
         digest = build_digest(Warehouse(con, settings.db), last_day, datetime.now(UTC))
         digest_seconds = time.perf_counter() - started
