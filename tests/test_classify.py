@@ -136,6 +136,29 @@ def test_german_and_polish_names_of_the_drone_wall_and_the_reparations_loan(scor
     assert verdict.label == label and topic in verdict.topics
 
 
+@pytest.mark.parametrize(("title", "topic"), [
+    # a capital or a state's adjective, not the state's name, is what places these in Europe
+    ("Drohnen über dem Kopenhagener Flughafen: Flugbetrieb eingestellt", "hybrid_threats"),
+    ("Drony nad lotniskiem w Kopenhadze, ruch lotniczy wstrzymany", "hybrid_threats"),
+    ("Russische Kampfjets verletzen estnischen Luftraum", "russia_threat"),
+    ("Rosyjskie myśliwce naruszyły litewską przestrzeń powietrzną", "russia_threat"),
+    # formats that exist only in Europe place an item there by themselves
+    ("Koalition der Willigen berät über Sicherheitsgarantien", "eu_defence"),
+    ("Weimar Triangle defence ministers agree joint procurement", "eu_defence"),
+])
+def test_german_and_polish_reports_are_placed_in_europe_by_cities_adjectives_and_formats(scorer, title, topic):
+    verdict = scorer.score(title, "")
+    assert verdict.label >= 1 and topic in verdict.topics
+
+
+def test_a_storm_damaging_power_lines_is_not_sabotage_but_a_damaged_baltic_cable_with_a_ship_is(scorer):
+    storm = scorer.score("Sturm beschädigt Stromkabel in Bayern", "Tausende Haushalte ohne Strom.")
+    cable = scorer.score("Finnland: Kabel in der Ostsee beschädigt, Sabotage nicht ausgeschlossen",
+                         "Die Polizei durchsucht ein Schiff aus Russland.")
+    assert storm.label == 0
+    assert cable.label >= 1 and "hybrid_threats" in cable.topics
+
+
 def test_the_spending_target_in_polish_is_core_but_a_deficit_in_gdp_is_not(scorer):
     target = scorer.score("Polska wyda 5 proc. PKB na obronność w 2026 roku", "Rząd przyjął budżet.")
     assert target.label == 2 and "nato" in target.topics
