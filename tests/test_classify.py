@@ -333,3 +333,26 @@ def test_a_compound_part_matches_inside_a_closed_compound_once_per_word(tmp_path
     # "Drohnen" is both "drone*"-free German and a compound part: the word still counts once for the group
     assert scorer.analyse("Drohnen gesichtet, Baltic", "").relevance.label == 0
     assert scorer.analyse("Aufklärungsdrohne über der Baltic", "").relevance.label == 0
+
+
+def test_a_negative_with_its_own_unless_damps_where_the_shared_exemptions_would_not(tmp_path):
+    path = tmp_path / "taxonomy.toml"
+    negatives = '''
+[negatives.sport]
+{unless}
+[negatives.sport.terms]
+"olympi*" = 1
+'''
+    base = _MINIMAL_TAXONOMY.format(strong="").replace("negative_unless = []", 'negative_unless = ["europe"]')
+    title = "Sabotage and drones at the Baltic Olympics"
+    path.write_text(base + negatives.format(unless=""), encoding="utf-8")
+    shared = Scorer(load_taxonomy(path)).analyse(title, "")
+    path.write_text(base + negatives.format(unless='unless = ["hybrid"]'), encoding="utf-8")
+    own = Scorer(load_taxonomy(path)).analyse(title, "")
+    path.write_text(base + negatives.format(unless="unless = []"), encoding="utf-8")
+    always = Scorer(load_taxonomy(path)).analyse(title, "")
+    assert not shared.damped and not own.damped  # a European context or the topic itself exempts it
+    assert always.damped and always.core_weight < shared.core_weight
+    path.write_text(base + negatives.format(unless='unless = ["nowhere"]'), encoding="utf-8")
+    with pytest.raises(TaxonomyError, match="unless names unknown"):
+        load_taxonomy(path)

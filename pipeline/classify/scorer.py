@@ -196,7 +196,8 @@ class Scorer:
             if t.name in present and all(any(alt in present for alt in clause) for clause in t.requires)
         ]
         fired_negatives = [n for n in tax.negatives if weights.get(n.name, 0.0) >= n.min_weight]
-        damped = bool(fired_negatives) and not any(name in present for name in tax.negative_unless)
+        damped = any(not any(name in present for name in (n.unless if n.unless is not None else tax.negative_unless))
+                     for n in fired_negatives)
         factor = tax.negative_factor if damped else 1.0
 
         core = sum(weights[t.name] for t in fired_topics if t.level == 2) * factor

@@ -45,6 +45,8 @@ class Group:
     strong_term: float = 0.0
     description: str = ""
     display: str = ""  # the name readers see (digest sections and chips)
+    # a negative's own exemptions (topics or contexts that keep it from damping); None: scoring.negative_unless
+    unless: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +111,19 @@ def _parse_groups(kind: str, raw: object, context_names: set[str] | None) -> tup
             unknown = [r for r in alternatives if context_names is not None and r not in context_names]
             if unknown:
                 raise TaxonomyError(f"{owner}: requires unknown context(s) or topic(s) {unknown}")
+        unless = spec.get("unless")
+        if unless is not None:
+            if kind != "negatives" or not isinstance(unless, list):
+                raise TaxonomyError(f"{owner}: 'unless' is a list, and only a negative has one")
+            unknown = [u for u in unless if context_names is not None and u not in context_names]
+            if unknown:
+                raise TaxonomyError(f"{owner}: unless names unknown context(s) or topic(s) {unknown}")
         groups.append(Group(
             name=name, terms=_parse_terms(owner, spec.get("terms")), level=level, requires=requires,
             min_weight=float(spec.get("min_weight", 1.0)), min_terms=int(spec.get("min_terms", 1)),
             strong_term=float(spec.get("strong_term", 0.0)), description=str(spec.get("description", "")),
             display=str(spec.get("display") or name.replace("_", " ").capitalize()),
+            unless=None if unless is None else tuple(str(u) for u in unless),
         ))
     return tuple(groups)
 
