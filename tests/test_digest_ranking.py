@@ -27,7 +27,8 @@ BIG = ("Russian drones cross into Polish airspace; NATO jets scrambled over Rzes
 
 
 def _outlet(n: int, outlet: str, title: str, summary: str, hours: float, language: str = "en"):
-    return replace(make_item(n, title=title, summary=summary, published_at=DAY_START + timedelta(minutes=hours * 10)),
+    # published earlier today, in order of ``hours``, and never after now (a run just after midnight UTC too)
+    return replace(make_item(n, title=title, summary=summary, published_at=DAY_START + (NOW - DAY_START) * hours / 10),
                    source_id=f"feed:{outlet}", source_name=outlet, url=f"https://{outlet.lower()}.example/{n}",
                    language=language)
 
