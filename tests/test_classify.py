@@ -151,6 +151,16 @@ def test_german_and_polish_reports_are_placed_in_europe_by_cities_adjectives_and
     assert verdict.label >= 1 and topic in verdict.topics
 
 
+@pytest.mark.parametrize("title", [
+    "Trump threatens to leave NATO", "Trump droht mit dem Nato-Austritt", "Trump grozi wyjściem z NATO",
+    "Trump menace de quitter l'OTAN", "Trump amenaza con salir de la OTAN", "Trump minaccia di lasciare la Nato",
+    "Трамп погрожує вийти з НАТО", "Трамп угрожает выйти из НАТО",
+])
+def test_the_united_states_leaving_nato_is_its_commitment_to_europe_in_eight_languages(scorer, title):
+    verdict = scorer.score(title, "")
+    assert verdict.label == 2 and "us_europe" in verdict.topics
+
+
 def test_a_storm_damaging_power_lines_is_not_sabotage_but_a_damaged_baltic_cable_with_a_ship_is(scorer):
     storm = scorer.score("Sturm beschädigt Stromkabel in Bayern", "Tausende Haushalte ohne Strom.")
     cable = scorer.score("Finnland: Kabel in der Ostsee beschädigt, Sabotage nicht ausgeschlossen",
