@@ -363,6 +363,8 @@ def test_a_negative_with_its_own_unless_damps_where_the_shared_exemptions_would_
     always = Scorer(load_taxonomy(path)).analyse(title, "")
     assert not shared.damped and not own.damped  # a European context or the topic itself exempts it
     assert always.damped and always.core_weight < shared.core_weight
+    assert [e["damped"] for e in always.relevance.evidence if "negative" in e] == [True]
+    assert [e["damped"] for e in own.relevance.evidence if "negative" in e] == [False]
     path.write_text(base + negatives.format(unless='unless = ["nowhere"]'), encoding="utf-8")
     with pytest.raises(TaxonomyError, match="unless names unknown"):
         load_taxonomy(path)

@@ -196,8 +196,8 @@ class Scorer:
             if t.name in present and all(any(alt in present for alt in clause) for clause in t.requires)
         ]
         fired_negatives = [n for n in tax.negatives if weights.get(n.name, 0.0) >= n.min_weight]
-        damped = any(not any(name in present for name in (n.unless if n.unless is not None else tax.negative_unless))
-                     for n in fired_negatives)
+        damping = {n.name for n in fired_negatives if not any(name in present for name in tax.exemptions(n))}
+        damped = bool(damping)
         factor = tax.negative_factor if damped else 1.0
 
         core = sum(weights[t.name] for t in fired_topics if t.level == 2) * factor
@@ -213,7 +213,7 @@ class Scorer:
                                      "weight": round(contribution, 3)})
         for negative in fired_negatives:
             for term_text, where, count, contribution in hits[negative.name]:
-                evidence_out.append({"negative": negative.name, "damped": damped, "term": term_text,
+                evidence_out.append({"negative": negative.name, "damped": negative.name in damping, "term": term_text,
                                      "where": where, "count": count, "weight": round(contribution, 3)})
         if fired_topics and any(t.requires for t in fired_topics):
             evidence_out.append({"rule": "requires", "contexts": sorted(fired_contexts)})

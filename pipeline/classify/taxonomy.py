@@ -67,6 +67,10 @@ class Taxonomy:
         """Topic key -> the name readers see, as the taxonomy's ``display`` says."""
         return {topic.name: topic.display for topic in self.topics}
 
+    def exemptions(self, negative: Group) -> tuple[str, ...]:
+        """The topics and contexts that keep ``negative`` from damping: its own ``unless``, else the shared one."""
+        return negative.unless if negative.unless is not None else self.negative_unless
+
     @property
     def classifier_version(self) -> str:
         return f"taxonomy-{self.version}+{self.fingerprint[:8]}"
