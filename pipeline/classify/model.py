@@ -48,7 +48,7 @@ class RelevanceModel:
     def fingerprint(self) -> str:
         digest = hashlib.sha256()
         for array in (self.relevant_weights, self.core_weights):
-            digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+            digest.update(_stored(array).tobytes())
         digest.update(f"{self.relevant_bias:.6f}{self.core_bias:.6f}{self.relevant_threshold}"
                       f"{self.core_threshold}{self.relevant_calibration}{self.core_calibration}"
                       f"{self.block_scales}".encode())
@@ -69,9 +69,10 @@ class RelevanceModel:
                 "core_calibration": list(self.core_calibration), "block_scales": list(self.block_scales)}
         arrays = {}
         for name, weights in (("relevant", self.relevant_weights), ("core", self.core_weights)):
-            nonzero = np.flatnonzero(np.abs(weights) > 1e-6)
+            stored = _stored(weights)
+            nonzero = np.flatnonzero(stored)
             arrays[f"{name}_index"] = nonzero.astype(np.int32)
-            arrays[f"{name}_value"] = weights[nonzero].astype(np.float32)
+            arrays[f"{name}_value"] = stored[nonzero]
         with Path(path).open("wb") as handle:
             np.savez_compressed(handle, meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8),
                                 **arrays)
@@ -100,6 +101,14 @@ class RelevanceModel:
                    core_calibration=tuple(meta.get("core_calibration", (1.0, 0.0))),  # type: ignore[arg-type]
                    n_char=int(meta.get("n_char", 0)),
                    block_scales=tuple(float(v) for v in meta.get("block_scales", (1.0, 1.0, 1.0, 1.0))))  # type: ignore[arg-type]
+
+
+def _stored(weights: np.ndarray) -> np.ndarray:
+    """The weights as the artefact keeps them (float32, the negligible ones zero): the fingerprint is computed on
+    this, so a model reports the same version before it is saved (``newswatch train``) and after it is loaded."""
+    kept = np.asarray(weights, dtype=np.float32).copy()
+    kept[np.abs(weights) <= 1e-6] = 0.0
+    return kept
 
 
 def calibrated(scores: np.ndarray, calibration: tuple[float, float]) -> np.ndarray:
