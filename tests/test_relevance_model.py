@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -214,6 +215,11 @@ def test_saved_model_round_trips(tmp_path: Path):
     model.save(tmp_path / "m.npz")
     loaded = RelevanceModel.load(tmp_path / "m.npz")
     assert loaded.fingerprint == model.fingerprint and loaded.rule_features == model.rule_features
+    # a negligible weight is not stored: the version reported at training is the one the loaded model gives
+    tiny = replace(model, relevant_weights=model.relevant_weights.copy())
+    tiny.relevant_weights[0] = 1e-7
+    tiny.save(tmp_path / "tiny.npz")
+    assert RelevanceModel.load(tmp_path / "tiny.npz").fingerprint == tiny.fingerprint
 
 
 def test_label_eval_train_rescore_loop_through_the_cli(settings, tmp_path: Path):
