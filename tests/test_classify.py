@@ -368,3 +368,10 @@ def test_a_negative_with_its_own_unless_damps_where_the_shared_exemptions_would_
     path.write_text(base + negatives.format(unless='unless = ["nowhere"]'), encoding="utf-8")
     with pytest.raises(TaxonomyError, match="unless names unknown"):
         load_taxonomy(path)
+
+
+def test_a_courts_defence_counsel_is_not_national_defence_but_spending_for_defence_is(scorer):
+    trial = scorer.score("Prozess in München: Verteidigung fordert Freispruch", "Das Urteil fällt am Freitag.")
+    spending = scorer.score("Wadephul: Europa muss mehr für Verteidigung ausgeben", "")
+    assert trial.label == 0
+    assert spending.label >= 1 and "european_defence_national" in spending.topics
