@@ -161,6 +161,29 @@ def test_the_united_states_leaving_nato_is_its_commitment_to_europe_in_eight_lan
     assert verdict.label == 2 and "us_europe" in verdict.topics
 
 
+@pytest.mark.parametrize("title", [
+    "Kremlin threatens Finland with countermeasures over new NATO base",
+    "Medwedew droht Deutschland wegen Taurus-Lieferung",
+    "Miedwiediew grozi Polsce. Ostre słowa z Kremla",
+])
+def test_russia_threatening_a_european_state_is_a_russian_threat_in_three_languages(scorer, title):
+    assert "russia_threat" in scorer.score(title, "").topics
+
+
+@pytest.mark.parametrize("title", [
+    "Rosyjskie rakiety spadły na Lwów", "Russische Drohnen treffen Lemberg",
+    "Ukraińskie drony zaatakowały bazę na Krymie", "UK sanctions Rosneft and Lukoil over oil revenues",
+])
+def test_ukrainian_places_as_german_and_polish_decline_them_and_sanctioned_oil_majors_are_the_war(scorer, title):
+    verdict = scorer.score(title, "")
+    assert verdict.label == 1 and "ukraine_war" in verdict.topics
+
+
+def test_polish_criminal_police_is_not_crimea(scorer):
+    # a Russian named and "krym*" matching "kryminalna" would make two war terms
+    assert scorer.score("Policja kryminalna zatrzymała Rosjanina w Gdańsku", "").label == 0
+
+
 def test_a_storm_damaging_power_lines_is_not_sabotage_but_a_damaged_baltic_cable_with_a_ship_is(scorer):
     storm = scorer.score("Sturm beschädigt Stromkabel in Bayern", "Tausende Haushalte ohne Strom.")
     cable = scorer.score("Finnland: Kabel in der Ostsee beschädigt, Sabotage nicht ausgeschlossen",
