@@ -179,6 +179,16 @@ def test_ukrainian_places_as_german_and_polish_decline_them_and_sanctioned_oil_m
     assert verdict.label == 1 and "ukraine_war" in verdict.topics
 
 
+@pytest.mark.parametrize(("title", "term"), [
+    ("Ukraińskie drony zaatakowały Moskwę", "ukrain*"),  # the prefix reaches the adjective across its "ń"
+    ("Rosja i Ukraina: kolejna wymiana jencow", "wymian* jeńców"),  # a feed that dropped the diacritics
+])
+def test_polish_is_matched_with_and_without_its_diacritics(scorer, title, term):
+    verdict = scorer.score(title, "")
+    assert "ukraine_war" in verdict.topics
+    assert any(e.get("topic") == "ukraine_war" and e.get("term") == term for e in verdict.evidence)
+
+
 def test_polish_criminal_police_is_not_crimea(scorer):
     # a Russian named and "krym*" matching "kryminalna" would make two war terms
     assert scorer.score("Policja kryminalna zatrzymała Rosjanina w Gdańsku", "").label == 0
@@ -221,6 +231,7 @@ def test_bundled_taxonomy_is_valid_and_versioned():
     ('[topics.x]\nlevel = 2\n[topics.x.terms]\n"*bad" = 1\n', "compound-part term"),
     ('[topics.x]\nlevel = 2\n[topics.x.terms]\n"*drohne* angriff" = 1\n', "compound-part term"),
     ('[topics.x]\nlevel = 2\n[topics.x.terms]\n"nato" = "heavy"\n', "must be a number"),
+    ('[topics.x]\nlevel = 2\n[topics.x.terms]\n"kijów" = 1\n"kijow" = 1\n', "Polish diacritics"),
     ("not toml at all [", "bad.toml"),
 ])
 def test_invalid_taxonomy_is_refused_with_the_offending_entry(tmp_path: Path, snippet, message):

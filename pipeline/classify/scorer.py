@@ -13,18 +13,27 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pipeline.classify.taxonomy import Group, Taxonomy, Term, load_taxonomy
+from pipeline.classify.taxonomy import Group, Taxonomy, Term, fold_polish, load_taxonomy
 from pipeline.models import Relevance
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # "US"/"U.S." would fold into the pronoun "us"; rewrite the abbreviation before lower-casing.
 _US_ABBREVIATION = re.compile(r"\bU\.S\.(?:A\.)?|\bUSA?\b")
 _MAX_TEXT_CHARS = 6000
+_POLISH_LETTER = re.compile("[ąćęłńóśźżĄĆĘŁŃÓŚŹŻ]")
 _CACHE_WORDS = 200_000
 
 
 def tokenize(text: str) -> list[str]:
     return _WORD.findall(_US_ABBREVIATION.sub(" usa ", text).lower())
+
+
+def _folded(tokens: list[str], text: str | None) -> list[str]:
+    """The tokens as terms are matched (Polish diacritics folded, taxonomy.fold_polish); the learned features
+    keep the tokens as written."""
+    if not text or _POLISH_LETTER.search(text) is None:
+        return tokens
+    return [fold_polish(token) for token in tokens]
 
 
 @dataclass(slots=True)
@@ -145,8 +154,8 @@ class Scorer:
         n_groups = len(self._groups)
         title_tokens = tokenize(title or "")
         text_tokens = tokenize((text or "")[:_MAX_TEXT_CHARS])
-        in_title = _find_terms(self._index, title_tokens)
-        in_text = _find_terms(self._index, text_tokens)
+        in_title = _find_terms(self._index, _folded(title_tokens, title))
+        in_text = _find_terms(self._index, _folded(text_tokens, text))
         no_hits: dict[str, tuple[Term, int]] = {}
 
         weights: dict[str, float] = {}

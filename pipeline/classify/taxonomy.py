@@ -17,6 +17,17 @@ COMPOUND_PART_MIN = 5
 _COMPOUND_PART = re.compile(rf"^\*\w{{{COMPOUND_PART_MIN},}}\*$", re.UNICODE)
 
 
+# Polish letters with diacritics folded to their base letters, in terms and in the text they are matched
+# against: Polish declension moves a word onto and off them ("Ukraina" / "ukraiński", "Kijów" / "Kijowie"), so
+# a prefix written without them ("ukrain*") misses forms; outlets and URLs also drop them
+_POLISH_FOLD = str.maketrans("ąćęłńóśźż", "acelnoszz")
+
+
+def fold_polish(text: str) -> str:
+    """Lower-case text with its Polish diacritics folded (see _POLISH_FOLD)."""
+    return text.translate(_POLISH_FOLD)
+
+
 class TaxonomyError(ValueError):
     """The taxonomy file is malformed; the message names the offending entry."""
 
@@ -80,6 +91,7 @@ def _parse_terms(owner: str, raw: object) -> tuple[Term, ...]:
     if not isinstance(raw, dict) or not raw:
         raise TaxonomyError(f"{owner}: 'terms' must be a non-empty table of \"phrase\" = weight")
     terms = []
+    folded: dict[tuple[str, ...], str] = {}
     for phrase, weight in raw.items():
         text = " ".join(str(phrase).lower().split())
         compound_part = bool(_COMPOUND_PART.match(text))
@@ -92,7 +104,11 @@ def _parse_terms(owner: str, raw: object) -> tuple[Term, ...]:
             raise TaxonomyError(f"{owner}: prefix term {phrase!r} needs at least 3 letters before *")
         if not isinstance(weight, int | float) or isinstance(weight, bool):
             raise TaxonomyError(f"{owner}: weight of {phrase!r} must be a number")
-        words = tuple(text.split())
+        words = tuple(fold_polish(text).split())
+        if words in folded:
+            raise TaxonomyError(f"{owner}: terms {folded[words]!r} and {phrase!r} are the same term once Polish "
+                                "diacritics are folded (matching ignores them): keep one")
+        folded[words] = str(phrase)
         rest = tuple((w[:-1], True) if w.endswith("*") else (w, False) for w in words[1:])
         terms.append(Term(text=text, words=words, weight=float(weight), rest=rest))
     return tuple(terms)
