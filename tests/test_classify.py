@@ -189,6 +189,15 @@ def test_polish_is_matched_with_and_without_its_diacritics(scorer, title, term):
     assert any(e.get("topic") == "ukraine_war" and e.get("term") == term for e in verdict.evidence)
 
 
+@pytest.mark.parametrize("title", [
+    "Putins Drohnen über Polens Flughäfen", "Russlands Schattenflotte vor Finnlands Küste",
+])
+def test_german_genitive_names_still_place_a_report_in_russia_and_europe(scorer, title):
+    verdict = scorer.score(title, "")
+    assert verdict.label == 2 and "russia_threat" in verdict.topics
+    assert {"europe", "russia"} <= set(next(e["contexts"] for e in verdict.evidence if e.get("rule") == "requires"))
+
+
 def test_polish_criminal_police_is_not_crimea(scorer):
     # a Russian named and "krym*" matching "kryminalna" would make two war terms
     assert scorer.score("Policja kryminalna zatrzymała Rosjanina w Gdańsku", "").label == 0
