@@ -198,6 +198,15 @@ def test_german_genitive_names_still_place_a_report_in_russia_and_europe(scorer,
     assert {"europe", "russia"} <= set(next(e["contexts"] for e in verdict.evidence if e.get("rule") == "requires"))
 
 
+@pytest.mark.parametrize(("title", "context"), [
+    ("Rozmowa Trumpa z Putinem o Ukrainie", "russia"), ("Tusk nie da się zastraszyć Putinowi", "russia"),
+    ("Hegsetha nie było w Brukseli", "us"), ("Premier Tuska pyta o gwarancje", "europe"),
+])
+def test_polish_case_endings_of_names_still_name_the_state(scorer, title, context):
+    analysis = scorer.analyse(title, "")
+    assert dict(zip(scorer.group_names, analysis.title_weights, strict=True))[context] > 0
+
+
 def test_polish_criminal_police_is_not_crimea(scorer):
     # a Russian named and "krym*" matching "kryminalna" would make two war terms
     assert scorer.score("Policja kryminalna zatrzymała Rosjanina w Gdańsku", "").label == 0

@@ -20,11 +20,13 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # "US"/"U.S." would fold into the pronoun "us"; rewrite the abbreviation before lower-casing.
 _US_ABBREVIATION = re.compile(r"\bU\.S\.(?:A\.)?|\bUSA?\b")
 _MAX_TEXT_CHARS = 6000
-# German marks the genitive of names with "-s" ("Putins Krieg", "Russlands Flotte", "Polens Grenze"): a context's or
-# a negative's exact word (mostly names of states, capitals, leaders) also matches with it. Not topic terms: there
-# the "-s" is mostly an English plural, and counting those moved no figure (cross-validated)
-GENITIVE_MIN_LETTERS = 4
-GENITIVE_LEVELS = (0,)
+# Names decline: German marks the genitive with "-s" ("Putins Krieg", "Russlands Flotte", "Polens Grenze"), Polish
+# has case endings ("rozmowa z Putinem", "Tuskowi", "Hegsetha"). A context's or a negative's exact word (mostly
+# names of states, capitals, leaders) also matches with one of these endings (longest first; diacritics folded).
+# Not topic terms: there "-s" is mostly an English plural, and counting those moved no figure (cross-validated).
+DECLINABLE_MIN_LETTERS = 4
+DECLINABLE_LEVELS = (0,)
+_CASE_ENDINGS = ("owi", "iem", "em", "ie", "s", "a", "u", "y")
 _POLISH_LETTER = re.compile("[ąćęłńóśźżĄĆĘŁŃÓŚŹŻ]")
 _CACHE_WORDS = 200_000
 
@@ -44,8 +46,9 @@ def _folded(tokens: list[str], text: str | None) -> list[str]:
 @dataclass(slots=True)
 class _Index:
     exact: dict[str, list[tuple[int, Term]]] = field(default_factory=lambda: defaultdict(list))
-    # exact words that also match with a German genitive "-s" ("Putins", "Russlands", "Kiews", "Polens")
-    genitive: dict[str, list[tuple[int, Term]]] = field(default_factory=lambda: defaultdict(list))
+    # exact words that also match declined: a German genitive "-s" ("Putins", "Russlands", "Polens") or a Polish
+    # case ending ("Putina", "Putinem", "Tuskowi")
+    declinable: dict[str, list[tuple[int, Term]]] = field(default_factory=lambda: defaultdict(list))
     prefix: dict[str, list[tuple[int, Term]]] = field(default_factory=lambda: defaultdict(list))
     prefix_lengths: tuple[int, ...] = ()
     parts: list[tuple[str, int, Term]] = field(default_factory=list)  # "*drohne*": a piece of a compound word
@@ -57,8 +60,13 @@ class _Index:
         if cached is not None:
             return cached
         found = list(self.exact.get(token, ()))
-        if not found and token.endswith("s"):
-            found.extend(self.genitive.get(token[:-1], ()))
+        if not found:
+            for ending in _CASE_ENDINGS:
+                if token.endswith(ending) and len(token) - len(ending) >= DECLINABLE_MIN_LETTERS:
+                    stem_terms = self.declinable.get(token[:-len(ending)])
+                    if stem_terms:
+                        found.extend(stem_terms)
+                        break
         for length in self.prefix_lengths:
             if length > len(token):
                 break
@@ -86,8 +94,8 @@ def _build_index(groups: tuple[Group, ...]) -> _Index:
                 lengths.add(len(first) - 1)
             else:
                 index.exact[first].append((group_no, term))
-                if len(first) >= GENITIVE_MIN_LETTERS and group.level in GENITIVE_LEVELS:
-                    index.genitive[first].append((group_no, term))
+                if len(first) >= DECLINABLE_MIN_LETTERS and group.level in DECLINABLE_LEVELS:
+                    index.declinable[first].append((group_no, term))
     index.prefix_lengths = tuple(sorted(lengths))
     return index
 
