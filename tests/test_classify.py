@@ -207,6 +207,18 @@ def test_polish_case_endings_of_names_still_name_the_state(scorer, title, contex
     assert dict(zip(scorer.group_names, analysis.title_weights, strict=True))[context] > 0
 
 
+@pytest.mark.parametrize(("title", "topic"), [
+    # a German federal authority places the report in Germany as a capital or an adjective would
+    ("Verfassungsschutz warnt vor russischen Sabotageakten", "hybrid_threats"),
+    # cyberattacks and spy ships as German and Polish write them
+    ("Cyberatak na polskie szpitale. Ślady prowadzą do Rosji", "russia_threat"),
+    ("Russische Spionageschiffe vor der deutschen Küste", "russia_threat"),
+])
+def test_russian_hybrid_threats_in_german_and_polish_wording(scorer, title, topic):
+    verdict = scorer.score(title, "")
+    assert verdict.label == 2 and topic in verdict.topics
+
+
 def test_polish_criminal_police_is_not_crimea(scorer):
     # a Russian named and "krym*" matching "kryminalna" would make two war terms
     assert scorer.score("Policja kryminalna zatrzymała Rosjanina w Gdańsku", "").label == 0
