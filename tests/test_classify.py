@@ -392,12 +392,15 @@ def test_a_word_counts_once_per_group_through_its_most_specific_term(tmp_path):
             if e.get("topic")] == ["drone*", "sabotage"]
 
 
-def test_a_strong_term_meets_min_terms_alone_but_a_weak_one_does_not(tmp_path):
+def test_a_strong_term_meets_min_terms_alone_but_a_weak_one_or_a_passing_mention_does_not(tmp_path):
     scorer = _scorer(tmp_path, "strong_term = 2")
     assert scorer.analyse("Undersea cable damaged in the Baltic", "").relevance.label == 2
     assert scorer.analyse("Drones seen over the Baltic", "").relevance.label == 0
-    # a strong term found only in the body is still not enough: one body mention is not what an item is about
-    assert scorer.analyse("Baltic news", "An undersea cable was mentioned.").relevance.label == 0
+    # a strong term found once in a long body is not enough: a passing mention is not what an item is about
+    long_body = "The ministers discussed the budget and the harbour. " * 10 + "An undersea cable was mentioned."
+    assert scorer.analyse("Baltic news", long_body).relevance.label == 0
+    # but a feed's short summary holds no passing mentions: the same term there is the item's subject
+    assert scorer.analyse("Baltic news", "An undersea cable was cut.").relevance.label >= 1
 
 
 def test_a_compound_part_matches_inside_a_closed_compound_once_per_word(tmp_path):

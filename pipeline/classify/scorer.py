@@ -211,10 +211,17 @@ class Scorer:
                 if title_terms:
                     in_title_any.add(group.name)
 
+        # A topic does not fire on one term found only in the text (a passing mention in a long body), except in a
+        # feed's short summary, which holds no passing mentions: a heavy term there ("Munich Security Conference",
+        # "shadow fleet") is the item's subject. Out-of-fold AP by week 0.952 -> 0.958 relevant, 0.837 -> 0.854 core
+        summary_only = len(text_tokens) <= tax.summary_max_words
+
         def enough_terms(topic: Group) -> bool:
             distinct = len(hits.get(topic.name, ()))
             strong = 0 < topic.strong_term <= heaviest.get(topic.name, 0.0)
-            return (distinct >= topic.min_terms or strong) and (distinct >= 2 or topic.name in in_title_any)
+            return (distinct >= topic.min_terms or strong) and (
+                distinct >= 2 or topic.name in in_title_any
+                or (summary_only and heaviest.get(topic.name, 0.0) >= tax.summary_term_alone))
 
         fired_contexts = {g.name for g in tax.contexts if weights.get(g.name, 0.0) >= g.min_weight}
         present = fired_contexts | {t.name for t in tax.topics

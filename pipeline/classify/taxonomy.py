@@ -72,6 +72,9 @@ class Taxonomy:
     core_threshold: float
     related_threshold: float
     fingerprint: str
+    # a topic's single term in the text (not the title) counts only in a summary this short, and only if this heavy
+    summary_max_words: int = 60
+    summary_term_alone: float = 1.5
 
     @property
     def topic_names(self) -> dict[str, str]:
@@ -180,6 +183,8 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
         core_threshold=float(scoring.get("core_threshold", 3.0)),
         related_threshold=float(scoring.get("related_threshold", 2.0)),
         fingerprint=hashlib.sha256(raw_bytes).hexdigest(),
+        summary_max_words=int(scoring.get("summary_max_words", 60)),
+        summary_term_alone=float(scoring.get("summary_term_alone", 1.5)),
     )
     if not 0 < taxonomy.negative_factor <= 1:
         raise TaxonomyError("scoring.negative_factor must be in (0, 1]")
