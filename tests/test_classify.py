@@ -219,6 +219,15 @@ def test_russian_hybrid_threats_in_german_and_polish_wording(scorer, title, topi
     assert verdict.label == 2 and topic in verdict.topics
 
 
+def test_middle_east_security_with_europe_only_named_is_damped_but_not_when_nato_is_central(scorer):
+    gaza = scorer.analyse("Indonesia readies troops for a Gaza stabilisation force",
+                          "Italy offers to train Gaza police; EU ministers will attend the donors meeting.")
+    assert gaza.damped and gaza.relevance.label == 0
+    iran = scorer.analyse("NATO allies discuss Iran missile threat to Europe",
+                          "Rutte said the alliance must protect its members.")
+    assert not iran.damped and iran.relevance.label == 2
+
+
 def test_polish_criminal_police_is_not_crimea(scorer):
     # a Russian named and "krym*" matching "kryminalna" would make two war terms
     assert scorer.score("Policja kryminalna zatrzymała Rosjanina w Gdańsku", "").label == 0

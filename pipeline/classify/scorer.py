@@ -231,7 +231,9 @@ class Scorer:
             if t.name in present and all(any(alt in present for alt in clause) for clause in t.requires)
         ]
         fired_negatives = [n for n in tax.negatives if weights.get(n.name, 0.0) >= n.min_weight]
-        damping = {n.name for n in fired_negatives if not any(name in present for name in tax.exemptions(n))}
+        # a topic exempts from a negative only when it fired (its required contexts too), not on its terms alone
+        exempting = fired_contexts | {t.name for t in fired_topics}
+        damping = {n.name for n in fired_negatives if not any(name in exempting for name in tax.exemptions(n))}
         damped = bool(damping)
         factor = tax.negative_factor if damped else 1.0
 
