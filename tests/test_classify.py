@@ -228,6 +228,18 @@ def test_middle_east_security_with_europe_only_named_is_damped_but_not_when_nato
     assert not iran.damped and iran.relevance.label == 2
 
 
+@pytest.mark.parametrize(("title", "topic"), [
+    # European troops for Ukraine after a ceasefire are the security guarantees, not the war itself
+    ("Paris and London ready to send troops to Ukraine after a ceasefire", "eu_defence"),
+    # the United States turning away from its allies is its commitment to Europe
+    ("Macron: Washington is turning away from its European allies", "us_europe"),
+    ("Tusk: Ameryka odwraca się od sojuszników w Europie", "us_europe"),
+])
+def test_guarantee_troops_and_the_us_turning_away_from_allies_are_core(scorer, title, topic):
+    verdict = scorer.score(title, "")
+    assert verdict.label == 2 and topic in verdict.topics
+
+
 def test_polish_criminal_police_is_not_crimea(scorer):
     # a Russian named and "krym*" matching "kryminalna" would make two war terms
     assert scorer.score("Policja kryminalna zatrzymała Rosjanina w Gdańsku", "").label == 0
