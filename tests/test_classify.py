@@ -240,6 +240,16 @@ def test_guarantee_troops_and_the_us_turning_away_from_allies_are_core(scorer, t
     assert verdict.label == 2 and topic in verdict.topics
 
 
+@pytest.mark.parametrize("title", [
+    "Zelensky and Trump meet at the White House amid peace push",
+    "Selenskyj in Washington: neue Friedensinitiative für die Ukraine",
+    "Zełenski: proces pokojowy z Rosją utknął",
+])
+def test_the_peace_effort_under_its_other_names_is_the_war(scorer, title):
+    verdict = scorer.score(title, "")
+    assert verdict.label >= 1 and "ukraine_war" in verdict.topics
+
+
 def test_polish_criminal_police_is_not_crimea(scorer):
     # a Russian named and "krym*" matching "kryminalna" would make two war terms
     assert scorer.score("Policja kryminalna zatrzymała Rosjanina w Gdańsku", "").label == 0
