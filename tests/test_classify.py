@@ -250,6 +250,17 @@ def test_the_peace_effort_under_its_other_names_is_the_war(scorer, title):
     assert verdict.label >= 1 and "ukraine_war" in verdict.topics
 
 
+@pytest.mark.parametrize(("title", "topic"), [
+    # leaving the landmine ban on Russia's border is arms control in Europe
+    ("Baltic states leave Ottawa treaty on landmines", "arms_control"),
+    # a European state's own rearmament is not damped by the Asian seller it buys from
+    ("Poland signs contract for more K2 tanks from South Korea", "defence_industry"),
+])
+def test_landmine_treaty_exits_and_european_arms_bought_in_asia_count(scorer, title, topic):
+    verdict = scorer.score(title, "")
+    assert verdict.label >= 1 and topic in verdict.topics
+
+
 def test_polish_criminal_police_is_not_crimea(scorer):
     # a Russian named and "krym*" matching "kryminalna" would make two war terms
     assert scorer.score("Policja kryminalna zatrzymała Rosjanina w Gdańsku", "").label == 0
