@@ -261,6 +261,14 @@ def test_landmine_treaty_exits_and_european_arms_bought_in_asia_count(scorer, ti
     assert verdict.label >= 1 and topic in verdict.topics
 
 
+@pytest.mark.parametrize("title", [
+    "Hegseth: Europa muss selbst für Sicherheit sorgen", "Hegseth: Europa musi sama zadbać o bezpieczeństwo",
+])
+def test_europe_looking_after_its_own_security_in_german_and_polish(scorer, title):
+    verdict = scorer.score(title, "")
+    assert verdict.label >= 1 and "eu_defence" in verdict.topics
+
+
 def test_polish_criminal_police_is_not_crimea(scorer):
     # a Russian named and "krym*" matching "kryminalna" would make two war terms
     assert scorer.score("Policja kryminalna zatrzymała Rosjanina w Gdańsku", "").label == 0
