@@ -213,8 +213,13 @@ def test_polish_case_endings_of_names_still_name_the_state(scorer, title, contex
     # cyberattacks and spy ships as German and Polish write them
     ("Cyberatak na polskie szpitale. Ślady prowadzą do Rosji", "russia_threat"),
     ("Russische Spionageschiffe vor der deutschen Küste", "russia_threat"),
+    # European troops for Ukraine after a ceasefire are the security guarantees, not the war itself
+    ("Paris and London ready to send troops to Ukraine after a ceasefire", "eu_defence"),
+    # the United States turning away from its allies is its commitment to Europe
+    ("Macron: Washington is turning away from its European allies", "us_europe"),
+    ("Tusk: Ameryka odwraca się od sojuszników w Europie", "us_europe"),
 ])
-def test_russian_hybrid_threats_in_german_and_polish_wording(scorer, title, topic):
+def test_core_concepts_in_german_polish_and_english_wording(scorer, title, topic):
     verdict = scorer.score(title, "")
     assert verdict.label == 2 and topic in verdict.topics
 
@@ -226,18 +231,6 @@ def test_middle_east_security_with_europe_only_named_is_damped_but_not_when_nato
     iran = scorer.analyse("NATO allies discuss Iran missile threat to Europe",
                           "Rutte said the alliance must protect its members.")
     assert not iran.damped and iran.relevance.label == 2
-
-
-@pytest.mark.parametrize(("title", "topic"), [
-    # European troops for Ukraine after a ceasefire are the security guarantees, not the war itself
-    ("Paris and London ready to send troops to Ukraine after a ceasefire", "eu_defence"),
-    # the United States turning away from its allies is its commitment to Europe
-    ("Macron: Washington is turning away from its European allies", "us_europe"),
-    ("Tusk: Ameryka odwraca się od sojuszników w Europie", "us_europe"),
-])
-def test_guarantee_troops_and_the_us_turning_away_from_allies_are_core(scorer, title, topic):
-    verdict = scorer.score(title, "")
-    assert verdict.label == 2 and topic in verdict.topics
 
 
 @pytest.mark.parametrize("title", [
@@ -255,18 +248,13 @@ def test_the_peace_effort_under_its_other_names_is_the_war(scorer, title):
     ("Baltic states leave Ottawa treaty on landmines", "arms_control"),
     # a European state's own rearmament is not damped by the Asian seller it buys from
     ("Poland signs contract for more K2 tanks from South Korea", "defence_industry"),
+    # Europe looking after its own security, as German and Polish say it
+    ("Hegseth: Europa muss selbst für Sicherheit sorgen", "eu_defence"),
+    ("Hegseth: Europa musi sama zadbać o bezpieczeństwo", "eu_defence"),
 ])
-def test_landmine_treaty_exits_and_european_arms_bought_in_asia_count(scorer, title, topic):
+def test_landmine_exits_arms_bought_in_asia_and_europes_own_security_count(scorer, title, topic):
     verdict = scorer.score(title, "")
     assert verdict.label >= 1 and topic in verdict.topics
-
-
-@pytest.mark.parametrize("title", [
-    "Hegseth: Europa muss selbst für Sicherheit sorgen", "Hegseth: Europa musi sama zadbać o bezpieczeństwo",
-])
-def test_europe_looking_after_its_own_security_in_german_and_polish(scorer, title):
-    verdict = scorer.score(title, "")
-    assert verdict.label >= 1 and "eu_defence" in verdict.topics
 
 
 def test_polish_criminal_police_is_not_crimea(scorer):
