@@ -24,8 +24,14 @@ _POLISH_FOLD = str.maketrans("ąćęłńóśźż", "acelnoszz")
 
 
 def fold_polish(text: str) -> str:
-    """Lower-case text with its Polish diacritics folded (see _POLISH_FOLD)."""
+    """Lower-case text with its Polish diacritics folded (see _POLISH_FOLD; upper-case letters are left)."""
     return text.translate(_POLISH_FOLD)
+
+
+# scoring.summary_max_words / summary_term_alone when a taxonomy does not set them: feed summaries run 50-150
+# characters; terms of weight 1.5 and more are the specific ones (out-of-fold AP flat over 60-100 words, 1.0-1.5)
+SUMMARY_MAX_WORDS = 60
+SUMMARY_TERM_ALONE = 1.5
 
 
 class TaxonomyError(ValueError):
@@ -73,8 +79,8 @@ class Taxonomy:
     related_threshold: float
     fingerprint: str
     # a topic's single term in the text (not the title) counts only in a summary this short, and only if this heavy
-    summary_max_words: int = 60
-    summary_term_alone: float = 1.5
+    summary_max_words: int = SUMMARY_MAX_WORDS
+    summary_term_alone: float = SUMMARY_TERM_ALONE
 
     @property
     def topic_names(self) -> dict[str, str]:
@@ -183,9 +189,11 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
         core_threshold=float(scoring.get("core_threshold", 3.0)),
         related_threshold=float(scoring.get("related_threshold", 2.0)),
         fingerprint=hashlib.sha256(raw_bytes).hexdigest(),
-        summary_max_words=int(scoring.get("summary_max_words", 60)),
-        summary_term_alone=float(scoring.get("summary_term_alone", 1.5)),
+        summary_max_words=int(scoring.get("summary_max_words", SUMMARY_MAX_WORDS)),
+        summary_term_alone=float(scoring.get("summary_term_alone", SUMMARY_TERM_ALONE)),
     )
+    if taxonomy.summary_max_words < 0 or taxonomy.summary_term_alone <= 0:
+        raise TaxonomyError("scoring.summary_max_words must be >= 0 and summary_term_alone > 0")
     if not 0 < taxonomy.negative_factor <= 1:
         raise TaxonomyError("scoring.negative_factor must be in (0, 1]")
     if taxonomy.related_threshold > taxonomy.core_threshold:
