@@ -19,7 +19,14 @@ from pipeline.classify import features
 from pipeline.classify.classifier import get_classifier
 from pipeline.classify.model import RelevanceModel
 from pipeline.classify.scorer import get_scorer
-from pipeline.classify.train import LabelledItem, cross_validate, is_frozen, train, week_groups
+from pipeline.classify.train import (
+    LabelledItem,
+    average_precision,
+    cross_validate,
+    is_frozen,
+    train,
+    week_groups,
+)
 from pipeline.cli import main
 from pipeline.word_memo import WordMemo
 from tests.test_classify import CORE, HARD_NEGATIVES, RELATED
@@ -216,6 +223,16 @@ def test_time_grouped_cross_validation_keeps_each_week_on_one_side():
     assert report["grouped_by"] == "publication week" and report["items"] == sum(
         1 for i in items if not is_frozen(i.item_id))
     assert 0.0 <= report["relevant"]["f1"] <= 1.0
+    assert set(report["average_precision"]) == {"relevant", "core"}
+
+
+def test_cross_validation_reports_how_well_the_held_out_scores_rank():
+    labels = np.array([0, 1, 2, 0, 2])
+    ranked = average_precision(labels, np.array([0.1, 0.8, 0.9, 0.2, 0.7]), np.array([0.0, 0.3, 0.9, 0.1, 0.8]))
+    assert ranked == {"relevant": 1.0, "core": 1.0}
+    # the core item scored below a related one: precision at its rank is 2/3
+    mixed = average_precision(labels, np.array([0.1, 0.8, 0.9, 0.2, 0.7]), np.array([0.0, 0.8, 0.9, 0.1, 0.5]))
+    assert mixed == {"relevant": 1.0, "core": round((1 + 2 / 3) / 2, 4)}
 
 
 def test_saved_model_round_trips(tmp_path: Path):
