@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pipeline.classify.taxonomy import Group, Taxonomy, Term, fold_polish, load_taxonomy
+from pipeline.classify.taxonomy import POLISH_LETTERS, Group, Taxonomy, Term, fold_polish, load_taxonomy
 from pipeline.models import Relevance
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -27,7 +27,7 @@ _MAX_TEXT_CHARS = 6000
 DECLINABLE_MIN_LETTERS = 4
 DECLINABLE_LEVELS = (0,)
 _CASE_ENDINGS = ("owi", "iem", "em", "ie", "s", "a", "u", "y")
-_POLISH_LETTER = re.compile("[ąćęłńóśźżĄĆĘŁŃÓŚŹŻ]")
+_POLISH_LETTER = re.compile(f"[{POLISH_LETTERS}{POLISH_LETTERS.upper()}]")
 _CACHE_WORDS = 200_000
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,8 @@ _COMPOUND_PART = re.compile(rf"^\*\w{{{COMPOUND_PART_MIN},}}\*$", re.UNICODE)
 # Polish letters with diacritics folded to their base letters, in terms and in the text they are matched
 # against: Polish declension moves a word onto and off them ("Ukraina" / "ukraiński", "Kijów" / "Kijowie"), so
 # a prefix written without them ("ukrain*") misses forms; outlets and URLs also drop them
-_POLISH_FOLD = str.maketrans("ąćęłńóśźż", "acelnoszz")
+POLISH_LETTERS = "ąćęłńóśźż"
+_POLISH_FOLD = str.maketrans(POLISH_LETTERS, "acelnoszz")
 
 
 def fold_polish(text: str) -> str:
@@ -123,6 +125,13 @@ def _parse_terms(owner: str, raw: object) -> tuple[Term, ...]:
     return tuple(terms)
 
 
+def _require_known(names: Iterable[str], known: set[str] | None, message: str) -> None:
+    """Refuse names of groups the taxonomy does not define (``known`` None: nothing to check against yet)."""
+    unknown = [name for name in names if known is not None and name not in known]
+    if unknown:
+        raise TaxonomyError(f"{message} {unknown}")
+
+
 def _parse_groups(kind: str, raw: object, context_names: set[str] | None) -> tuple[Group, ...]:
     if not isinstance(raw, dict):
         raise TaxonomyError(f"[{kind}] must be a table of groups")
@@ -137,16 +146,12 @@ def _parse_groups(kind: str, raw: object, context_names: set[str] | None) -> tup
         requires_raw = spec.get("requires", [])
         requires = tuple(tuple([r] if isinstance(r, str) else r) for r in requires_raw)
         for alternatives in requires:
-            unknown = [r for r in alternatives if context_names is not None and r not in context_names]
-            if unknown:
-                raise TaxonomyError(f"{owner}: requires unknown context(s) or topic(s) {unknown}")
+            _require_known(alternatives, context_names, f"{owner}: requires unknown context(s) or topic(s)")
         unless = spec.get("unless")
         if unless is not None:
             if kind != "negatives" or not isinstance(unless, list):
                 raise TaxonomyError(f"{owner}: 'unless' is a list, and only a negative has one")
-            unknown = [u for u in unless if context_names is not None and u not in context_names]
-            if unknown:
-                raise TaxonomyError(f"{owner}: unless names unknown context(s) or topic(s) {unknown}")
+            _require_known(unless, context_names, f"{owner}: unless names unknown context(s) or topic(s)")
         groups.append(Group(
             name=name, terms=_parse_terms(owner, spec.get("terms")), level=level, requires=requires,
             min_weight=float(spec.get("min_weight", 1.0)), min_terms=int(spec.get("min_terms", 1)),
@@ -177,9 +182,7 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
     negatives = _parse_groups("negatives", data.get("negatives", {}), context_names)
     scoring = data.get("scoring", {})
     unless = tuple(scoring.get("negative_unless", []))
-    unknown = [u for u in unless if u not in context_names]
-    if unknown:
-        raise TaxonomyError(f"scoring.negative_unless names unknown groups {unknown}")
+    _require_known(unless, context_names, "scoring.negative_unless names unknown groups")
     taxonomy = Taxonomy(
         version=str(data.get("version", "0")),
         topics=topics, contexts=contexts, negatives=negatives,
