@@ -86,6 +86,25 @@ def test_absurdly_deep_json_is_a_recorded_error_not_a_crash():
     assert parsed.error and "invalid JSON Feed" in parsed.error and not parsed.items
 
 
+def test_markup_in_feed_entries_never_reaches_the_text():
+    # feedparser's own sanitizer is off (parse._FEEDPARSER_OPTIONS): html_to_text alone must drop what runs
+    summary = ("&lt;p onclick=&quot;steal()&quot;&gt;Allies met.&lt;/p&gt;&lt;script&gt;steal()&lt;/script&gt;"
+               "&lt;style&gt;p{x:1}&lt;/style&gt;&lt;iframe src=&quot;https://evil.example/&quot;&gt;frame"
+               "&lt;/iframe&gt;&lt;a href=&quot;/r&quot;&gt;More&lt;/a&gt;")
+    body = ('<?xml version="1.0"?><rss version="2.0" xml:base="https://outlet.example/news/"><channel><title>O</title>'
+            '<link>https://outlet.example/</link><item><title>Allies meet &lt;b&gt;today&lt;/b&gt;</title>'
+            f'<link>a/1.html</link><description>{summary}</description></item></channel></rss>').encode()
+    from pipeline.feeds.parse import parse_feed
+
+    parsed = parse_feed(body, {}, source_id="feed:o", source_name="O", language_hint="en", fetched_at=NOW)
+    (item,) = parsed.items
+    assert item.url == "https://outlet.example/news/a/1.html"  # entry links still resolve against xml:base
+    assert item.title == "Allies meet today"
+    assert "Allies met." in item.summary and "More" in item.summary
+    for hostile in ("steal", "script", "p{x:1}", "frame", "evil", "<"):
+        assert hostile not in item.summary and hostile not in item.body
+
+
 @pytest.mark.parametrize(("content", "message"), [
     ('feeds = "oops"\n', "must be a list"),
     ('[[feeds]]\nname = "A"\nurl = "https://a.example/rss"\nlanguage = 42\n', "language must be a code"),
