@@ -14,7 +14,7 @@ import pytest
 from pipeline.feeds import parallel
 from pipeline.feeds.landing import land
 from pipeline.feeds.parallel import FeedParserPool, ParseJob, parse_job
-from pipeline.ingest import process
+from pipeline.ingest import chunk_plan, process
 from pipeline.models import Relevance
 from pipeline.settings import Settings
 
@@ -67,7 +67,7 @@ def test_the_pool_parses_a_submitted_batch_as_in_process(settings: Settings, on_
 
 
 def test_chunks_parsed_while_the_previous_commits_load_every_item_once(settings: Settings, on_the_pool: None):
-    chunked = settings.model_copy(update={"chunk_bodies": 2})  # five bodies: three chunks
+    chunked = settings.model_copy(update={"chunk_bodies": 2})  # five bodies: chunks of 2 and 1, then 1 and 1
     outcomes = _land_feeds(chunked)
     first = process(chunked, outcomes, include_seeds=False)
     assert (first.items_seen, first.loaded, first.duplicates) == (15, 15, 0)
@@ -77,6 +77,17 @@ def test_chunks_parsed_while_the_previous_commits_load_every_item_once(settings:
     with duckdb.connect(str(Path(chunked.db)), read_only=True) as con:
         rows = con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchall()[0]
     assert rows == (15, 15)
+
+
+@pytest.mark.parametrize(("bodies", "size", "sizes"), [
+    (10, 4, [4, 2, 1, 1, 1, 1]), (16, 8, [8, 2, 2, 2, 2]), (1000, 400, [400, 200, 100, 100, 100, 100]),
+    (4, 4, [4]), (0, 4, [0]), (3, 1, [1, 1, 1]),
+])
+def test_a_run_is_chunked_with_its_last_chunk_in_pieces(bodies: int, size: int, sizes: list[int]):
+    jobs = list(range(bodies))
+    plan = chunk_plan(jobs, size)  # type: ignore[arg-type]
+    assert [len(chunk) for chunk in plan] == sizes
+    assert [job for chunk in plan for job in chunk] == jobs  # every body once, in order
 
 
 def test_the_pool_classifies_what_it_parses_as_the_main_process_would(settings: Settings, on_the_pool: None):

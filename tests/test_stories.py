@@ -173,3 +173,17 @@ def test_shared_run_index_extends_to_older_chunks(settings):
         load_items(Warehouse(con, settings.db), [later_old], relevance, "run-2", T0, stories=index)
         stories = dict(con.execute("SELECT article_id, story_id FROM articles").fetchall())
     assert stories["3"] == stories["1"] == "1" and stories["2"] == "2"
+
+
+@pytest.mark.parametrize("language", ["en", "de", "pl", "fr", "ru", "uk"])
+def test_word_rarity_is_wordfreqs_own_figure(language):
+    import unicodedata
+
+    import wordfreq
+
+    from pipeline.stories import _zipf
+
+    words = ["the", "nato", "bundeswehr", "sojusznicy", "straße", "strasse", "kyiv", "київ", "москва", "f-35",
+             "2026", "o'clock", "don’t", "Rutte", unicodedata.normalize("NFD", "żołnierze"), "żołnierze",
+             "kalovisen", "ß", "ǆ", "İstanbul", "x"]
+    assert [_zipf(word, language) for word in words] == [wordfreq.zipf_frequency(w, language) for w in words]
