@@ -270,6 +270,20 @@ def test_a_storm_damaging_power_lines_is_not_sabotage_but_a_damaged_baltic_cable
     assert cable.label >= 1 and "hybrid_threats" in cable.topics
 
 
+@pytest.mark.parametrize(("attack", "weather"), [
+    ("Arson attack on power pylons leaves thousands in Berlin without electricity",
+     "Storm topples power pylons and damages a substation, thousands in Bavaria without electricity"),
+    ("Brandanschlag auf Strommasten: Tausende Haushalte in Berlin ohne Strom",
+     "Sturm knickt Strommasten um: Tausende Haushalte in Bayern ohne Strom"),
+    ("Podpalenie stacji transformatorowej. Tysiące mieszkańców Warszawy bez prądu",
+     "Burza uszkodziła stację transformatorową. Tysiące mieszkańców Krakowa bez prądu"),
+])
+def test_an_attack_on_the_grid_is_a_hybrid_threat_but_a_storm_outage_is_not(scorer, attack, weather):
+    verdict = scorer.score(attack, "")
+    assert verdict.label >= 1 and "hybrid_threats" in verdict.topics
+    assert scorer.score(weather, "").label == 0
+
+
 def test_the_spending_target_in_polish_is_core_but_a_deficit_in_gdp_is_not(scorer):
     target = scorer.score("Polska wyda 5 proc. PKB na obronność w 2026 roku", "Rząd przyjął budżet.")
     assert target.label == 2 and "nato" in target.topics
