@@ -284,6 +284,28 @@ def test_an_attack_on_the_grid_is_a_hybrid_threat_but_a_storm_outage_is_not(scor
     assert scorer.score(weather, "").label == 0
 
 
+@pytest.mark.parametrize(("title", "text", "topic", "term"), [
+    ("Three Russian MiG-31 jets entered Estonia's airspace over the Gulf of Finland",
+     "The fighters stayed for twelve minutes before allied jets escorted them away.", "russia_threat", "mig 31"),
+    ("Ukrainian drones hit an oil depot near Belgorod", "Regional officials reported a fire after the attack.",
+     "ukraine_war", "belgorod*"),
+    ("Lockheed and Rheinmetall to build missiles in Germany", "The joint venture will supply European armies.",
+     "defence_industry", "lockheed*"),
+])
+def test_weapons_places_and_firms_of_the_domain_fire_their_topic(scorer, title, text, topic, term):
+    verdict = scorer.score(title, text)
+    assert verdict.label >= 1 and topic in verdict.topics
+    assert term in {e.get("term") for e in verdict.evidence if e.get("topic") == topic}
+
+
+@pytest.mark.parametrize(("title", "text"), [
+    ("Flamingos return to the lagoon near a Sevastopol beach resort", "Tourists photographed the birds."),
+    ("Georgia governor signs the new state budget", "Lawmakers in Atlanta approved it on Friday."),
+])
+def test_birds_by_a_crimean_beach_and_an_american_state_are_not_security(scorer, title, text):
+    assert scorer.score(title, text).label == 0
+
+
 def test_the_spending_target_in_polish_is_core_but_a_deficit_in_gdp_is_not(scorer):
     target = scorer.score("Polska wyda 5 proc. PKB na obronność w 2026 roku", "Rząd przyjął budżet.")
     assert target.label == 2 and "nato" in target.topics
