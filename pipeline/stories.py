@@ -10,7 +10,6 @@ on labelled pairs (``newswatch eval-stories``) with cross-validation, not fitted
 from __future__ import annotations
 
 import base64
-import heapq
 import math
 import re
 import unicodedata
@@ -434,8 +433,10 @@ class StoryIndex:
         if not others:
             return None
         row = self._table.stage(doc) if self.pair_model is not None else -1
+        docs = self._docs
         scored = [(score, other.seen_at, other.article_id, other) for score, other in
-                  zip(self._scores(doc, row, others), map(self._docs.__getitem__, others), strict=True) if score]
+                  ((score, docs[key]) for score, key in zip(self._scores(doc, row, others), others, strict=True)
+                   if score)]
         scored.sort(key=lambda s: (-s[0], s[1], s[2]))
         tried: set[str] = set()
         for score, _, _, other in scored:
@@ -481,8 +482,15 @@ class StoryIndex:
         """``pair_scores`` of a staged document (``row`` of the index's table) against documents in the index."""
         if self.pair_model is None:
             return [story_similarity(doc, self._docs[key]) for key in keys]
-        return [probability if self._passes(doc, self._docs[key], probability) else 0.0
-                for key, probability in zip(keys, self._probabilities(self._table, row, keys), strict=True)]
+        # the table's flags say which documents are recurring pages (``_recurring``), so the bar is set per key at once
+        probabilities = np.asarray(self._probabilities(self._table, row, keys))
+        needed = np.full(len(keys), self.pair_model.threshold)
+        recurring_bar = max(self.pair_model.threshold, RECURRING_MIN)
+        if _recurring(doc):
+            needed[:] = recurring_bar
+        else:
+            needed[(self._table.ints[keys, 5] & story_kernel.RECURRING) != 0] = recurring_bar
+        return np.where(probabilities >= needed, probabilities, 0.0).tolist()
 
     def _passes(self, a: StoryDoc, b: StoryDoc, probability: float) -> bool:
         assert self.pair_model is not None
@@ -517,9 +525,10 @@ def _posting_keys(doc: StoryDoc) -> list[str]:
     ("Bogong", "repo", "Hormuz") are an LSH hit only some of the time; their rarest word is a lookup. Computed
     once per document (a match, then its insertion, both need them)."""
     if doc.posting_keys is None:
-        words = heapq.nsmallest(RARE_WORD_POSTINGS, (k for k in doc.shingles if not k.startswith("e:")),
-                                key=lambda k: (-doc.tokens.get(k, 0.0), k))
-        doc.posting_keys = [*title_entities(doc), *(f"w:{word}" for word in words)]
+        weight = doc.tokens.get
+        # the rarest first, ties by the word: sorting a dozen (weight, word) tuples beats heapq with a key function
+        rarest = sorted([(-weight(k, 0.0), k) for k in doc.shingles if not k.startswith("e:")])[:RARE_WORD_POSTINGS]
+        doc.posting_keys = [*title_entities(doc), *(f"w:{word}" for _, word in rarest)]
     return doc.posting_keys
 
 

@@ -67,9 +67,10 @@ def _rehash(slots: np.ndarray, bigger: np.ndarray) -> None:
 
 
 @njit(cache=True)
-def _query(slots: np.ndarray, entries: np.ndarray, digests: np.ndarray, days: np.ndarray, stamps: np.ndarray,
-           stamp: int, found: np.ndarray, digest: np.ndarray, day: int, reach: int, filed_days: np.ndarray,
-           also: np.ndarray, max_candidates: int, min_equal: int, limit: int, max_walk: int) -> np.ndarray:
+def _query(slots: np.ndarray, entries: np.ndarray, digests: np.ndarray, fingerprints: np.ndarray,
+           days: np.ndarray, stamps: np.ndarray, stamp: int, found: np.ndarray, digest: np.ndarray, day: int,
+           reach: int, filed_days: np.ndarray, also: np.ndarray, max_candidates: int, min_equal: int, limit: int,
+           max_walk: int) -> np.ndarray:
     """Keys of the documents within ``reach`` days that share a band with ``digest`` (the ``max_walk`` newest
     of each bucket; only ``filed_days``, the days within reach that hold documents, are probed), or are among
     ``also`` (found by other routes), each once; at most ``max_candidates`` of them (the most recent keys); of
@@ -97,17 +98,51 @@ def _query(slots: np.ndarray, entries: np.ndarray, digests: np.ndarray, days: np
     keys = found[:count]
     if keys.shape[0] > max_candidates:  # thousands of near-identical items: the most recent ones suffice
         keys = np.sort(keys)[-max_candidates:]
+    return _most_agreeing(keys, digests, fingerprints, digest, min_equal, limit)
+
+
+@njit(cache=True)
+def _most_agreeing(keys: np.ndarray, digests: np.ndarray, fingerprints: np.ndarray, digest: np.ndarray,
+                   min_equal: int, limit: int) -> np.ndarray:
+    """The ``limit`` keys whose digests agree with ``digest`` in most places (ties: lower key first), if in at
+    least ``min_equal``. Exact, but most digests are never read: agreement is first counted on each value's low
+    byte (a quarter of the memory; equal values have equal low bytes, so that count is never below the true
+    one), and keys are confirmed in falling order of it only until no unread key can reach the ``limit``-th
+    best true count."""
+    if limit <= 0:
+        return keys[:0]
     permutations = digest.shape[0]
-    agreement = np.empty(keys.shape[0], dtype=np.int64)
+    low = digest.astype(np.uint8)
+    rough = np.empty(keys.shape[0], dtype=np.int64)
     for n in range(keys.shape[0]):
+        row = fingerprints[keys[n]]
+        equal = 0
+        for p in range(permutations):
+            equal += row[p] == low[p]
+        rough[n] = equal
+    order = np.argsort((permutations - rough) * (np.int64(1) << 40) + keys)
+    chosen = np.empty(keys.shape[0], dtype=np.int64)
+    chosen_agreement = np.empty(keys.shape[0], dtype=np.int64)
+    top = np.full(limit, -1, dtype=np.int64)  # the best true counts so far, falling; top[-1] is the bar
+    count = 0
+    for n in order:
+        if rough[n] < min_equal or rough[n] < top[limit - 1]:
+            break  # every unread key agrees in at most rough[n] places: none can enter (ties can, so "<")
         row = digests[keys[n]]
         equal = 0
         for p in range(permutations):
-            if row[p] == digest[p]:
-                equal += 1
-        agreement[n] = equal
-    kept = agreement >= min_equal
-    chosen, chosen_agreement = keys[kept], agreement[kept]
+            equal += row[p] == digest[p]
+        if equal < min_equal:
+            continue
+        chosen[count], chosen_agreement[count] = keys[n], equal
+        count += 1
+        place = limit - 1
+        if equal > top[place]:
+            while place > 0 and top[place - 1] < equal:
+                top[place] = top[place - 1]
+                place -= 1
+            top[place] = equal
+    chosen, chosen_agreement = chosen[:count], chosen_agreement[:count]
     order = np.argsort((permutations - chosen_agreement) * (np.int64(1) << 40) + chosen)
     return chosen[order[:limit]]
 
@@ -119,6 +154,7 @@ class BandedLSH:
     def __init__(self, permutations: int, capacity: int = 1024) -> None:
         self.bands = permutations // 2
         self.digests = np.zeros((capacity, permutations), dtype=np.uint32)
+        self.fingerprints = np.zeros((capacity, permutations), dtype=np.uint8)  # each digest value's low byte
         self.days = np.zeros(capacity, dtype=np.int64)
         self._stamps = np.zeros(capacity, dtype=np.int64)  # key -> the last query that found it
         self._found = np.zeros(capacity, dtype=np.int64)  # a query's candidates (each key at most once)
@@ -132,6 +168,7 @@ class BandedLSH:
         if key >= len(self.digests):
             size = max(key + 1, 2 * len(self.digests))
             self.digests, self.days = _resized(self.digests, size), _resized(self.days, size)
+            self.fingerprints = _resized(self.fingerprints, size)
             self._stamps, self._found = _resized(self._stamps, size), _resized(self._found, size)
         if self._used[1] + self.bands > len(self._entries):
             self._entries = _resized(self._entries, 2 * len(self._entries))
@@ -140,6 +177,7 @@ class BandedLSH:
             _rehash(self._slots, bigger)
             self._slots = bigger
         self.digests[key] = digest
+        self.fingerprints[key] = self.digests[key].astype(np.uint8)
         self.days[key] = day
         self._filed_days.add(day)
         _insert(self._slots, self._entries, self._used, key, self.digests[key], day)
@@ -150,9 +188,9 @@ class BandedLSH:
         self._stamp += 1
         # a stream runs forward in time: the days after an article's are mostly still empty
         filed = np.array([d for d in range(day - reach, day + reach + 1) if d in self._filed_days], dtype=np.int64)
-        return _query(self._slots, self._entries, self.digests, self.days, self._stamps, self._stamp, self._found,
-                      digest, day, reach, filed, np.asarray(also, dtype=np.int64), max_candidates, min_equal,
-                      limit, max_walk).tolist()
+        return _query(self._slots, self._entries, self.digests, self.fingerprints, self.days, self._stamps,
+                      self._stamp, self._found, digest, day, reach, filed, np.asarray(also, dtype=np.int64),
+                      max_candidates, min_equal, limit, max_walk).tolist()
 
 
 def _resized(array: np.ndarray, size: int) -> np.ndarray:

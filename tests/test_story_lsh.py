@@ -43,6 +43,23 @@ def test_the_best_candidates_agree_most_with_the_query_ties_to_the_lower_key():
     assert lsh.best(query, 9, 1, [], 100, 0, 10, ALL) == []  # two days away, reach one day
 
 
+def test_the_best_candidates_are_exact_when_values_differ_only_above_their_low_byte():
+    # the ranking first counts agreement on each value's low byte; values 256 apart agree there and not in truth
+    rng = np.random.default_rng(11)
+    query = rng.integers(0, 2**24, size=PERMUTATIONS).astype(np.uint32)
+    lsh = BandedLSH(PERMUTATIONS)
+    digests = []
+    for key in range(200):
+        digest = query.copy()
+        digest[2:] += (rng.integers(0, 3, size=PERMUTATIONS - 2) * 256).astype(np.uint32)  # first band shared
+        digests.append(digest)
+        lsh.insert(key, digest, 3)
+    for min_equal, limit in ((0, 5), (6, 16), (10, 3), (2, 200)):
+        agreement = [int((d == query).sum()) for d in digests]
+        expected = sorted((k for k in range(200) if agreement[k] >= min_equal), key=lambda k: (-agreement[k], k))
+        assert lsh.best(query, 3, 0, [], 10**6, min_equal, limit, ALL) == expected[:limit]
+
+
 def test_a_crowded_bucket_is_walked_from_its_newest_documents_up_to_the_cap():
     lsh = BandedLSH(PERMUTATIONS)
     shared = np.zeros(PERMUTATIONS, dtype=np.uint32)
