@@ -25,6 +25,28 @@ FEATURE_COUNT = 17
 
 
 @njit(cache=True)
+def write_lists(ids: np.ndarray, weights: np.ndarray, lengths: np.ndarray, pool_ids: np.ndarray,
+                pool_weights: np.ndarray, spans: np.ndarray, row: int, start: int) -> None:
+    """Put a document's id lists (``ids``/``weights`` one list after another, ``lengths`` each) into the pool
+    from ``start``, each sorted by id (then weight), and their spans into ``spans[row]``."""
+    at = start
+    offset = 0
+    for field in range(lengths.shape[0]):
+        end = at + lengths[field]
+        for n in range(lengths[field]):  # insertion sort: a list holds a few dozen ids
+            key, weight = ids[offset + n], weights[offset + n]
+            place = at + n
+            while place > at and (pool_ids[place - 1] > key
+                                  or (pool_ids[place - 1] == key and pool_weights[place - 1] > weight)):
+                pool_ids[place], pool_weights[place] = pool_ids[place - 1], pool_weights[place - 1]
+                place -= 1
+            pool_ids[place], pool_weights[place] = key, weight
+        spans[row, field, 0], spans[row, field, 1] = at, end
+        offset += lengths[field]
+        at = end
+
+
+@njit(cache=True)
 def _shared(ids: np.ndarray, weights: np.ndarray, spans: np.ndarray, a: int, b: int,
             field: int) -> tuple[int, float, float]:
     """(ids in common, sum of the smaller weight of each, largest weight among them) of two documents' id lists

@@ -62,31 +62,21 @@ class DocTable:
         return row
 
     def _write(self, row: int, doc: StoryDoc) -> None:
-        # one list per field sorted by id, then the pool, the spans and each row written by one NumPy call:
-        # a document has a few dozen entries, so per-call overhead, not data, is what encoding costs
-        entries = [sorted([(hash(k), w) for k, w in doc.tokens.items()]),
-                   sorted([(hash(k), w) for k, w in doc.title_tokens.items()]),
-                   sorted([(hash(k), 0.0) for k in doc.entities]),
-                   sorted([(hash(k), 0.0) for k in title_entities(doc)]),
-                   sorted([(hash(k), 0.0) for k in doc.numbers]),
-                   sorted([(hash(k), 0.0) for k in doc.title_numbers])]
+        # the six lists' ids and weights gathered flat in Python, sorted and placed by one compiled call: a
+        # document has a few dozen entries, so per-call overhead, not data, is what encoding costs
+        names = title_entities(doc)
+        groups = (doc.tokens, doc.title_tokens, doc.entities, names, doc.numbers, doc.title_numbers)
+        ids = np.array([hash(k) for group in groups for k in group], dtype=np.int64)
+        plain = len(doc.entities) + len(names) + len(doc.numbers) + len(doc.title_numbers)
+        weights = np.array([*doc.tokens.values(), *doc.title_tokens.values(), *([0.0] * plain)], dtype=np.float64)
         start = self._pool_used
-        spans = []
-        ids: list[int] = []
-        weights: list[float] = []
-        for pairs in entries:
-            spans.append((start + len(ids), start + len(ids) + len(pairs)))
-            ids.extend([i for i, _ in pairs])
-            weights.extend([w for _, w in pairs])
         if len(self.ids) < start + len(ids):
             self.ids, self.weights = _grown(self.ids, start + len(ids)), _grown(self.weights, start + len(ids))
         if len(self.spans) < row + 1:
             self.spans, self.ints = _grown(self.spans, row + 1), _grown(self.ints, row + 1)
             self.floats, self.vectors = _grown(self.floats, row + 1), _grown(self.vectors, row + 1)
-        if ids:
-            self.ids[start:start + len(ids)] = ids
-            self.weights[start:start + len(ids)] = weights
-        self.spans[row] = spans
+        lengths = np.array([len(group) for group in groups], dtype=np.int64)
+        kernel.write_lists(ids, weights, lengths, self.ids, self.weights, self.spans, row, start)
         vector = np.frombuffer(doc.vector, dtype=np.int8) if doc.vector else None
         norm = float(np.sqrt(np.dot(vector.astype(np.int64), vector))) if vector is not None else 0.0
         flags = ((kernel.HAS_SITE if doc.site else 0) | (kernel.HAS_ORDINALS if doc.ordinals else 0)
