@@ -252,8 +252,9 @@ def named_entities(text: str, language: str) -> frozenset[str]:
     """Rare capitalised words as language-neutral keys: what names who and where an event happened."""
     memo = _entity_memo(language)
     out = set()
-    for match in _NAME.finditer(text):
-        word = match.group()
+    for word in _NAME.findall(text):
+        if not word[0].isupper():
+            continue  # names nothing (``_entity_key``); skipped before the memo, as most words are
         key = memo.get(word)
         if key is None:
             key = _remember(memo, word, _entity_key(word, language))
