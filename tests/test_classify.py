@@ -306,6 +306,18 @@ def test_birds_by_a_crimean_beach_and_an_american_state_are_not_security(scorer,
     assert scorer.score(title, text).label == 0
 
 
+@pytest.mark.parametrize("title", [
+    "France and Britain ready to send peacekeepers to Ukraine after a ceasefire",
+    "Friedenstruppe für die Ukraine: Paris und London legen Pläne vor",
+    "Siły pokojowe na Ukrainie. Paryż i Londyn przedstawiają plan",
+])
+def test_peacekeepers_for_ukraine_are_core_but_the_uns_in_lebanon_are_not(scorer, title):
+    verdict = scorer.score(title, "")
+    assert verdict.label == 2 and "eu_defence" in verdict.topics
+    assert scorer.score("Italian peacekeepers in Lebanon come under fire near the border",
+                        "UNIFIL said no one was hurt.").label == 0
+
+
 def test_the_spending_target_in_polish_is_core_but_a_deficit_in_gdp_is_not(scorer):
     target = scorer.score("Polska wyda 5 proc. PKB na obronność w 2026 roku", "Rząd przyjął budżet.")
     assert target.label == 2 and "nato" in target.topics
