@@ -490,7 +490,7 @@ class StoryIndex:
         if _recurring(doc):
             needed[:] = recurring_bar
         else:
-            needed[(self._table.ints[keys, 5] & story_kernel.RECURRING) != 0] = recurring_bar
+            needed[(self._table.ints[keys, story_kernel.FLAGS] & story_kernel.RECURRING) != 0] = recurring_bar
         return np.where(probabilities >= needed, probabilities, 0.0).tolist()
 
     def _passes(self, a: StoryDoc, b: StoryDoc, probability: float) -> bool:
