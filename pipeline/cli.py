@@ -343,7 +343,8 @@ def _labelled(paths: tuple[Path, ...]) -> list[Any]:
 def eval_command(in_paths: tuple[Path, ...], use_warehouse: bool, no_cv: bool, taxonomy_path: Path | None,
                  model_path: Path | None, db: Path | None, as_json: bool) -> None:
     """Honest figures for the classifier: the frozen slice (ids with sha256 % 5 == 0, never trained on),
-    k-fold cross-validation of the whole training procedure, per language and source; then fitted figures."""
+    k-fold cross-validation of the whole training procedure (random, by publication week, and with each --in
+    file held out in turn), per language and source; then fitted figures."""
     from pipeline.classify.evaluate import evaluate
     from pipeline.classify.feedback import warehouse_labelled
 

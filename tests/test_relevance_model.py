@@ -216,14 +216,29 @@ def test_time_grouped_cross_validation_keeps_each_week_on_one_side():
              for day in ("2026-01-01T23:00:00Z", "2026-01-04", "2026-01-05", "soon")]
     assert week_groups(dated) == ["2026-W01", "2026-W01", "2026-W02", "item:own:soon"]
     # four weeks cannot make five folds: said so, not silently split at random
-    assert "skipped" in cross_validate(get_scorer(), items, by_week=True)
+    assert "skipped" in cross_validate(get_scorer(), items, group_by="week")
     items += [LabelledItem(f"late-{i.item_id}", i.title, i.text, i.label, i.language, i.source, i.origin,
                            published="2026-02-20T08:00:00Z") for i in items[:20]]
-    report = cross_validate(get_scorer(), items, by_week=True)
+    report = cross_validate(get_scorer(), items, group_by="week")
     assert report["grouped_by"] == "publication week" and report["items"] == sum(
         1 for i in items if not is_frozen(i.item_id))
     assert 0.0 <= report["relevant"]["f1"] <= 1.0
     assert set(report["average_precision"]) == {"relevant", "core"}
+
+
+def test_file_grouped_cross_validation_holds_each_file_out_in_turn():
+    items = _fixture_items()
+    assert "skipped" in cross_validate(get_scorer(), items, group_by="file")  # one file: nothing to hold out
+    # the third copy of every example comes from a second file
+    two_files = [LabelledItem(i.item_id, i.title, i.text, i.label, i.language, i.source,
+                              "other" if i.item_id.startswith("own-2-") else "own") for i in items]
+    report = cross_validate(get_scorer(), two_files, group_by="file")
+    assert report["grouped_by"] == "file held out" and report["folds"] == 2
+    unfrozen = [i for i in two_files if not is_frozen(i.item_id)]
+    assert {origin: figures["items"] for origin, figures in report["by_origin"].items()} == {
+        origin: sum(1 for i in unfrozen if i.origin == origin) for origin in ("other", "own")}
+    with pytest.raises(ValueError, match="group_by"):
+        cross_validate(get_scorer(), items, group_by="month")
 
 
 def test_cross_validation_reports_how_well_the_held_out_scores_rank():

@@ -44,7 +44,9 @@ def evaluate(classifier: Classifier, items: list[LabelledItem], *, with_cv: bool
     }
     if with_cv and classifier.model is not None:
         result["cross_validated"] = cross_validate(classifier.scorer, items)
-        result["cross_validated_by_week"] = cross_validate(classifier.scorer, items, by_week=True)
+        result["cross_validated_by_week"] = cross_validate(classifier.scorer, items, group_by="week")
+        if len({i.origin for i in items}) > 1:
+            result["cross_validated_by_file"] = cross_validate(classifier.scorer, items, group_by="file")
     # the given items as the shipped classifier labels them (fitted where they were trained on): kept at the top
     # level, as before, for scripts that read relevant/core/confusion_matrix
     result.update(breakdown(items, predicted))

@@ -201,28 +201,42 @@ def breakdown(items: Sequence[LabelledItem], predicted: Sequence[int]) -> dict[s
     return out
 
 
-def cross_validate(scorer: Scorer, items: Iterable[LabelledItem], by_week: bool = False) -> dict[str, Any]:
+_GROUPINGS = {"week": "publication week", "file": "file held out"}
+
+
+def cross_validate(scorer: Scorer, items: Iterable[LabelledItem], group_by: str | None = None) -> dict[str, Any]:
     """k-fold figures on the unfrozen items for the whole procedure, nested: per outer fold, calibration and
     thresholds come from out-of-fold scores of that fold's training part only.
 
-    ``by_week``: folds hold whole publication weeks (``week_groups``), so the events of a test week and their
-    vocabulary were never seen in training: closer to news the model meets after it was trained than random
-    folds, where reports of one event land on both sides."""
-    from sklearn.model_selection import GroupKFold, StratifiedKFold
+    ``group_by="week"``: folds hold whole publication weeks (``week_groups``), so the events of a test week and
+    their vocabulary were never seen in training: closer to news the model meets after it was trained than random
+    folds, where reports of one event land on both sides. ``group_by="file"``: each labelled file is held out in
+    turn and the procedure trained on the others, as a hidden set of another collection meets it (other sources,
+    another period)."""
+    from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, StratifiedKFold
 
+    if group_by is not None and group_by not in _GROUPINGS:
+        raise ValueError(f"group_by must be one of {sorted(_GROUPINGS)} or None, not {group_by!r}")
     data = sorted((i for i in items if not is_frozen(i.item_id)), key=lambda i: (i.origin, i.item_id))
     labels = np.array([i.label for i in data])
     if len(data) < FOLDS * 4:
         return {"items": len(data), "skipped": "too few unfrozen items for cross-validation"}
-    matrix = matrix_for(scorer, data)
-    predicted = np.zeros(len(data), dtype=int)
-    if by_week:
+    folds = FOLDS
+    if group_by == "week":
         groups = week_groups(data)
         if len(set(groups)) < FOLDS:
             return {"items": len(data), "skipped": f"items span fewer than {FOLDS} weeks"}
         splits = GroupKFold(n_splits=FOLDS).split(np.zeros(len(labels)), labels, groups)
+    elif group_by == "file":
+        groups = [i.origin for i in data]
+        folds = len(set(groups))
+        if folds < 2:
+            return {"items": len(data), "skipped": "the items come from one file"}
+        splits = LeaveOneGroupOut().split(np.zeros(len(labels)), labels, groups)
     else:
         splits = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=1).split(np.zeros(len(labels)), labels)
+    matrix = matrix_for(scorer, data)
+    predicted = np.zeros(len(data), dtype=int)
     p_relevant, p_core = np.zeros(len(data)), np.zeros(len(data))
     for train_rows, test_rows in splits:
         decision = choose_decision(matrix[train_rows], labels[train_rows])
@@ -232,7 +246,7 @@ def cross_validate(scorer: Scorer, items: Iterable[LabelledItem], by_week: bool 
         z_relevant, z_core = test @ rel_w + rel_b, test @ core_w + core_b
         predicted[test_rows] = decision.labels(z_relevant, z_core)
         p_relevant[test_rows], p_core[test_rows] = decision.probabilities(z_relevant, z_core)
-    return {"folds": FOLDS, **({"grouped_by": "publication week"} if by_week else {}),
+    return {"folds": folds, **({"grouped_by": _GROUPINGS[group_by]} if group_by else {}),
             "average_precision": average_precision(labels, p_relevant, p_core),
             **breakdown(data, predicted.tolist())}
 
