@@ -17,8 +17,10 @@ from click.testing import CliRunner
 from pipeline.cli import main
 from pipeline.cluster import cluster_records, record_to_item
 from pipeline.dedup import item_story_docs
+from pipeline.metrics import is_frozen
 from pipeline.stories import STORY_MAX_GAP, StoryDoc, StoryIndex, _weighted_stems, named_entities
 from pipeline.story_pairs import FEATURES, MISSING_COSINE, PairModel, get_pair_model, page_kind, pair_features
+from pipeline.story_training import read_pair_set
 from tests.conftest import shared_path
 
 T0 = datetime(2026, 3, 4, 8, tzinfo=UTC)
@@ -357,3 +359,40 @@ def test_cross_language_reference_pairs_resolve_against_the_dev_files():
     assert figures["pairs"] == 45 and set(figures["by_language_pair"]) == {"de-en", "de-pl", "en-pl"}
     # one event across languages is grouped at least half the time, and few different events are merged
     assert figures["recall"] >= 0.45 and figures["different_merged"] <= 2
+
+
+def _pairs_file(path: Path, town_names: list[str], start_day: int) -> Path:
+    """Pairs of one event in other words (label 1) and of two events in one town (label 0), own wording."""
+    rows = []
+    for n, town in enumerate(town_names):
+        day = f"2026-03-{start_day + n % 5:02d}"
+        rows.append({"id": f"{path.stem}-s{n}", "label": 1,
+                     "a": {"title": f"Floods cut {town} off after the Varnholt dam gave way", "seen": f"{day}T08:00",
+                           "text": f"Rescuers reached {town} by boat; 40 homes were evacuated."},
+                     "b": {"title": f"{town} evacuates 40 homes as Varnholt dam breaks", "seen": f"{day}T11:00",
+                           "text": f"Boats carried rescuers into {town} after the dam failed."}})
+        rows.append({"id": f"{path.stem}-d{n}", "label": 0,
+                     "a": {"title": f"{town} council approves a new bakery market", "seen": f"{day}T09:00",
+                           "text": "The market opens on Saturdays."},
+                     "b": {"title": f"Cyclists race through {town} in the spring classic", "seen": f"{day}T15:00",
+                           "text": "The winner finished in four hours."}})
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_eval_stories_holds_each_file_out_in_turn(tmp_path: Path):
+    first = _pairs_file(tmp_path / "north.jsonl", ["Alderholm", "Brennvik", "Corrasund", "Dalmore", "Eskerby",
+                                                    "Fjordholt", "Galmstad", "Hollvik"], 2)
+    second = _pairs_file(tmp_path / "south.jsonl", ["Istrava", "Jorvanek", "Kelmora", "Lusavik", "Mardelo",
+                                                     "Norvena", "Ostrava", "Pellmar"], 10)
+    result = CliRunner().invoke(main, ["eval-stories", "--in", str(first), "--in", str(second)])
+    assert result.exit_code == 0, result.output
+    held_out = json.loads(result.output)["cross_validated_by_file"]
+    assert held_out["grouped_by"] == "file held out" and set(held_out["by_file"]) == {"north", "south"}
+    assert set(held_out["thresholds_chosen"]) == {"north", "south"}
+    # every unfrozen pair of each file is measured once, by the model trained on the other file
+    for path in (first, second):
+        pairs = read_pair_set(path)
+        unfrozen = [p for p in pairs.pairs if not is_frozen(pairs.key(p))]
+        assert unfrozen and held_out["by_file"][path.stem]["pairs"] == len(unfrozen)
+    assert 0.0 <= held_out["f1"] <= 1.0
