@@ -233,8 +233,8 @@ def _cross_validate_by_file(sets: list[PairSet], labels: dict[str, int]) -> dict
     the held-out file's unfrozen pairs measured, as a hidden set of another collection meets the model."""
     docs = [d for s in sets for d in _pair_docs(s)]
     merged: dict[str, bool] = {}
-    chosen = {}
-    held_out_keys = {}
+    chosen: dict[str, float] = {}
+    held_out_keys: dict[str, list[str]] = {}
     for held_out in sets:
         held_out_keys[held_out.name] = [k for k in (held_out.key(p) for p in held_out.pairs) if not is_frozen(k)]
         rest = sorted(k for s in sets if s is not held_out for k in (s.key(p) for p in s.pairs) if not is_frozen(k))
