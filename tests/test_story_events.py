@@ -95,6 +95,31 @@ def test_one_report_syndicated_across_sites_stays_one_article():
     assert rows[1]["duplicate_of"] == 1 and rows[0]["story_id"] == rows[1]["story_id"]
 
 
+def test_an_outlets_headline_edit_with_the_same_text_is_one_story():
+    # the same outlet re-issues its report 25 minutes later under a new headline and URL, the summary lightly
+    # edited: its own site counts against a pair in the pair model's curve, the re-issue rule groups it
+    first = record(1, "Ostsee: Marine meldet Schattenflotten-Tanker vor Fehmarn",
+                   "Ein Tanker der russischen Schattenflotte ist vor Fehmarn von der Marine begleitet worden. Das "
+                   "Schiff fuhr ohne Flagge, die Bundespolizei prüft den Fall.", 0, "nachrichten.example", "de")
+    edited = record(2, "Tanker ohne Flagge: Marine begleitet Schiff der Schattenflotte durch die Ostsee",
+                    "Ein Tanker der russischen Schattenflotte ist vor Fehmarn von der Marine begleitet worden. Das "
+                    "Schiff fuhr ohne Flagge; die Bundespolizei prüft nun den Fall.", 0.4, "nachrichten.example", "de")
+    docs = item_story_docs([record_to_item(first, 0), record_to_item(edited, 1)], T0)
+    model = get_pair_model()
+    assert model is not None and model.probability(pair_features(*docs)) < model.threshold
+    assert StoryIndex().pair_probability(*docs) == 1.0
+    assert len(set(stories_of([first, edited]))) == 1
+    # a running page repeats its text under each new event: the rule leaves it to the pair model
+    live = [record(3, "Live: Ukraine war updates", "Follow the latest news on the war in Ukraine here.", 0),
+            record(4, "Live: Ukraine war updates – new strikes", "Follow the latest news on the war in Ukraine.", 3)]
+    live_docs = item_story_docs([record_to_item(r, n) for n, r in enumerate(live)], T0)
+    assert StoryIndex().pair_probability(*live_docs) < 1.0
+    # the same text a day later is a repeat the pair model judges, not a re-issue
+    later = item_story_docs([record_to_item(first, 0), record_to_item({**edited, "published": (
+        T0 + timedelta(hours=30)).isoformat()}, 1)], T0)
+    assert StoryIndex().pair_probability(*later) < 1.0
+
+
 def test_one_event_in_english_and_german_meets_in_one_story():
     english = record(1, "Rheinmetall opens Unterlüß ammunition plant with Rutte and Pistorius",
                      "Rheinmetall's new plant in Unterlüß will produce 350,000 artillery shells a year.", 0,
