@@ -22,6 +22,8 @@ TOKENS, TITLE_TOKENS, ENTITIES, TITLE_NAMES, NUMBERS, TITLE_NUMBERS = range(6)
 # bits of the FLAGS column
 HAS_SITE, HAS_ORDINALS, GATHERING, EXPLAINER, RECURRING, HAS_VECTOR = (1 << n for n in range(6))
 FEATURE_COUNT = 17
+# positions in a feature row (story_pairs.FEATURES) that the re-issue rule reads
+_JACCARD, _LOG_HOURS_APART, _GATHERING_PAGE, _COSINE = 0, 8, 11, 16
 # One article issued again: a headline edit, an update, a partner's copy. Within hours, most of the same
 # rarity-weighted words and nearly the same embedded title and lead mean the same text, whatever the pair model's
 # curves make of the sites (same-site pairs are mostly different stories, so its curve counts a shared site
@@ -92,6 +94,12 @@ def _flag(condition: bool) -> float:
 
 
 @njit(cache=True)
+def _scaled_hours(hours: float) -> float:
+    """Hours apart as the ``log_hours_apart`` feature reads them."""
+    return math.log1p(hours) / 5
+
+
+@njit(cache=True)
 def _fill_features(out: np.ndarray, a: int, b: int, ids: np.ndarray, weights: np.ndarray, spans: np.ndarray,
                    ints: np.ndarray, floats: np.ndarray, vectors: np.ndarray, missing_cosine: float) -> None:
     """The pair's features in ``story_pairs.FEATURES`` order."""
@@ -115,8 +123,7 @@ def _fill_features(out: np.ndarray, a: int, b: int, ids: np.ndarray, weights: np
     flags_a, flags_b = ints[a, FLAGS], ints[b, FLAGS]
     out[7] = _flag((flags_a & HAS_ORDINALS) != 0 and (flags_b & HAS_ORDINALS) != 0
                    and ints[a, ORDINALS] != ints[b, ORDINALS])
-    hours = abs(ints[a, MICROS] - ints[b, MICROS]) / 1e6 / 3600
-    out[8] = math.log1p(hours) / 5
+    out[8] = _scaled_hours(abs(ints[a, MICROS] - ints[b, MICROS]) / 1e6 / 3600)
     out[9] = _flag((flags_a & HAS_SITE) != 0 and ints[a, SITE] == ints[b, SITE])
     out[10] = _flag(ints[a, LANGUAGE] == ints[b, LANGUAGE])
     out[11] = _flag(((flags_a | flags_b) & GATHERING) != 0)
@@ -217,5 +224,5 @@ def pair_probabilities(a: int, others: np.ndarray, ids: np.ndarray, weights: np.
 @njit(cache=True)
 def _reissued(features: np.ndarray) -> bool:
     """The pair is one article issued again (``REISSUE_*``): features in ``story_pairs.FEATURES`` order."""
-    return (features[11] == 0.0 and features[8] <= math.log1p(REISSUE_MAX_HOURS) / 5
-            and features[0] >= REISSUE_MIN_JACCARD and features[16] >= REISSUE_MIN_COSINE)
+    return (features[_GATHERING_PAGE] == 0.0 and features[_LOG_HOURS_APART] <= _scaled_hours(REISSUE_MAX_HOURS)
+            and features[_JACCARD] >= REISSUE_MIN_JACCARD and features[_COSINE] >= REISSUE_MIN_COSINE)
