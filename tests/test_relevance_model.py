@@ -83,6 +83,27 @@ def test_europe_de_risking_from_the_us_is_its_commitment_without_naming_the_conf
     assert any(e.get("topic") == "us_europe" and e.get("term") == "de risking" for e in verdict.evidence)
 
 
+@pytest.mark.parametrize(("title", "text"), [
+    ("Two American speeches at Munich leave allies guessing", "Europeans heard shared values one day and shared "
+                                                             "interests the next."),
+    ("Vance in München: Rede über Europas Verteidigung", "Der US-Vizepräsident sprach vor den Delegationen."),
+    ("Rubio w Monachium. Przemówienie o przyszłości Europy", "Sekretarz stanu USA zwrócił się do sojuszników."),
+])
+def test_the_conference_named_by_its_city_is_relevant_in_three_languages(classifier, title, text):
+    verdict = classifier.classify(title, text)
+    assert verdict.label >= 1 and "munich_conference" in verdict.topics, verdict
+
+
+@pytest.mark.parametrize(("title", "text"), [
+    ("Bayern Munich sign American defender on a four-year deal", "The US international arrives from Seattle."),
+    ("Trump fans gather in a Munich beer hall for election night", "American expats watched the results."),
+    ("Flug nach Washington muss in München notlanden", "Die Maschine einer US-Airline hatte Brandgeruch gemeldet."),
+])
+def test_munich_with_americans_but_without_the_conference_is_not_relevant(classifier, title, text):
+    verdict = classifier.classify(title, text)
+    assert verdict.label == 0 and "munich_conference" not in verdict.topics, verdict
+
+
 @pytest.mark.parametrize("topic", sorted(CORE))
 def test_core_examples_through_the_classifier(classifier, topic):
     verdict = classifier.classify(*CORE[topic])
