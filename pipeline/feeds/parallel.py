@@ -15,6 +15,8 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
+import msgspec
+
 from pipeline.dedup import item_story_docs
 from pipeline.feeds.landing import LandingRef, read_body
 from pipeline.feeds.parse import ParsedFeed, parse_feed
@@ -22,6 +24,11 @@ from pipeline.models import classified_text
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 PARENT_CHECK_S = 1.0
+# A worker's parsed feeds cross to the main process as MessagePack, decoded straight into the dataclasses: on 20k
+# bench items that costs the worker ~6 µs an item where pickle cost ~17, and the main process, the run's busier
+# side, ~8 instead of ~11 (the story features' nested dicts and lists are what pickle is slow with)
+_PACK = msgspec.msgpack.Encoder()
+_UNPACK = msgspec.msgpack.Decoder(list[ParsedFeed])
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -74,6 +81,22 @@ def parse_jobs(jobs: Sequence[ParseJob], classify_with: ClassifierFiles | None =
         for item, verdict in zip(items, verdicts, strict=True):
             item.relevance = verdict
     return parsed
+
+
+def parse_jobs_packed(jobs: Sequence[ParseJob], classify_with: ClassifierFiles | None = None) -> bytes | list[
+        ParsedFeed]:
+    """``parse_jobs`` as a pool worker returns it: MessagePack bytes (see ``unpack``), or the feeds themselves
+    should a value not encode (then pickle carries them, as before: one odd value never fails the batch)."""
+    parsed = parse_jobs(jobs, classify_with)
+    try:
+        return _PACK.encode(parsed)
+    except (TypeError, msgspec.EncodeError):
+        return parsed
+
+
+def unpack(result: bytes | list[ParsedFeed]) -> list[ParsedFeed]:
+    """What ``parse_jobs_packed`` returned, as parsed feeds. Datetimes come back in UTC (the same instants)."""
+    return _UNPACK.decode(result) if isinstance(result, bytes) else result
 
 
 def _parse_body(job: ParseJob) -> ParsedFeed:
@@ -137,5 +160,5 @@ class FeedParserPool:
         # a few dozen bodies per task: the pool's hand-offs stay rare and each task's items are one batch
         per_task = max(1, len(jobs) // (self.workers * 8))
         groups = [jobs[start:start + per_task] for start in range(0, len(jobs), per_task)]
-        results = self._pool.map(partial(parse_jobs, classify_with=self.classify_with), groups)
-        return lambda: [feed for group in results for feed in group]
+        results = self._pool.map(partial(parse_jobs_packed, classify_with=self.classify_with), groups)
+        return lambda: [feed for packed in results for feed in unpack(packed)]
