@@ -528,3 +528,20 @@ def test_a_courts_defence_counsel_is_not_national_defence_but_spending_for_defen
     spending = scorer.score("Wadephul: Europa muss mehr für Verteidigung ausgeben", "")
     assert trial.label == 0
     assert spending.label >= 1 and "european_defence_national" in spending.topics
+
+
+@pytest.mark.parametrize("title", [
+    "Latvia orders anti-tank bunkers for the Baltic Defence Line on its border with Russia",
+    "Estland baut Bunker an der Grenze zu Russland",
+    "Litwa buduje bunkry na granicy z Rosją",
+])
+def test_fortifying_the_frontier_with_russia_is_a_russian_threat(scorer, title):
+    verdict = scorer.score(title, "")
+    assert verdict.label >= 1 and "russia_threat" in verdict.topics, verdict
+
+
+def test_jets_scrambled_over_poland_during_a_russian_strike_count(scorer):
+    verdict = scorer.score("Poderwano myśliwce, lotnisko w Rzeszowie zamknięte",
+                           "Rosja w nocy atakowała zachodnią Ukrainę rakietami i dronami.")
+    assert verdict.label >= 1 and "russia_threat" in verdict.topics, verdict
+
