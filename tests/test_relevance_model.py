@@ -104,6 +104,22 @@ def test_munich_with_americans_but_without_the_conference_is_not_relevant(classi
     assert verdict.label == 0 and "munich_conference" not in verdict.topics, verdict
 
 
+
+@pytest.mark.parametrize(("title", "text"), [
+    ("Kremlin condemns US strikes on Venezuela", "Moscow called the attack on Caracas unlawful."),
+    ("Russland verurteilt US-Angriff auf Venezuela", "Moskau spricht von einem Bruch des Völkerrechts."),
+    ("Rosja potępia amerykański atak na Wenezuelę", "Kreml nazwał uderzenie na Caracas naruszeniem prawa."),
+])
+def test_russia_protesting_a_us_strike_in_latin_america_is_not_european_security(classifier, title, text):
+    verdict = classifier.classify(title, text)
+    assert verdict.label == 0, verdict
+
+
+def test_a_russian_flagged_tanker_seized_at_the_blockade_stays_related(classifier):
+    verdict = classifier.classify("US coast guard seizes Russian-flagged tanker that fled the Venezuela blockade",
+                                  "The shadow fleet vessel had switched off its transponder.")
+    assert verdict.label >= 1 and "us_security_moves" in verdict.topics, verdict
+
 @pytest.mark.parametrize("topic", sorted(CORE))
 def test_core_examples_through_the_classifier(classifier, topic):
     verdict = classifier.classify(*CORE[topic])
