@@ -120,6 +120,24 @@ def test_a_russian_flagged_tanker_seized_at_the_blockade_stays_related(classifie
                                   "The shadow fleet vessel had switched off its transponder.")
     assert verdict.label >= 1 and "us_security_moves" in verdict.topics, verdict
 
+
+@pytest.mark.parametrize(("title", "text"), [
+    ("Kremlin critic sentenced to eight years in a penal colony",
+     "The European Union and Germany condemned the verdict against the Putin opponent in Moscow."),
+    ("Rosyjski dysydent skazany na osiem lat kolonii karnej",
+     "Unia Europejska i Niemcy potępiły wyrok wobec przeciwnika Putina."),
+])
+def test_russian_repression_with_europe_named_in_passing_is_domestic(classifier, title, text):
+    verdict = classifier.classify(title, text)
+    assert verdict.label == 0, verdict
+    assert "russia_domestic" in {e.get("negative") for e in get_scorer().score(title, text).evidence}
+
+
+def test_a_russian_court_punishing_help_for_ukraine_stays_about_the_war(classifier):
+    verdict = classifier.classify("Russian court jails man for sending money to Ukrainian army",
+                                  "The Kremlin treats donations to Kyiv as treason.")
+    assert verdict.label >= 1 and "ukraine_war" in verdict.topics, verdict
+
 @pytest.mark.parametrize("topic", sorted(CORE))
 def test_core_examples_through_the_classifier(classifier, topic):
     verdict = classifier.classify(*CORE[topic])
