@@ -545,3 +545,13 @@ def test_jets_scrambled_over_poland_during_a_russian_strike_count(scorer):
                            "Rosja w nocy atakowała zachodnią Ukrainę rakietami i dronami.")
     assert verdict.label >= 1 and "russia_threat" in verdict.topics, verdict
 
+
+
+@pytest.mark.parametrize("title", [
+    "Vulkangruppe bekennt sich zu Brandanschlag auf Strommasten in Berlin",
+    "Brand an einer Kabelbrücke in Berlin: Polizei prüft Bekennerschreiben von Linksextremisten",
+])
+def test_left_wing_arson_on_the_grid_is_a_hybrid_threat_but_a_left_wing_march_is_not(scorer, title):
+    verdict = scorer.score(title, "Zehntausende Haushalte waren ohne Strom.")
+    assert verdict.label >= 1 and "hybrid_threats" in verdict.topics, verdict
+    assert scorer.score("Linksextreme Demonstranten ziehen durch Leipzig", "Die Polizei meldete Festnahmen.").label == 0
