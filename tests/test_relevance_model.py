@@ -94,25 +94,20 @@ def test_the_conference_named_by_its_city_is_relevant_in_three_languages(classif
     assert verdict.label >= 1 and "munich_conference" in verdict.topics, verdict
 
 
+
 @pytest.mark.parametrize(("title", "text"), [
+    # Munich with Americans but without the conference
     ("Bayern Munich sign American defender on a four-year deal", "The US international arrives from Seattle."),
     ("Trump fans gather in a Munich beer hall for election night", "American expats watched the results."),
     ("Flug nach Washington muss in München notlanden", "Die Maschine einer US-Airline hatte Brandgeruch gemeldet."),
-])
-def test_munich_with_americans_but_without_the_conference_is_not_relevant(classifier, title, text):
-    verdict = classifier.classify(title, text)
-    assert verdict.label == 0 and "munich_conference" not in verdict.topics, verdict
-
-
-
-@pytest.mark.parametrize(("title", "text"), [
+    # Russia protesting a US strike in Latin America
     ("Kremlin condemns US strikes on Venezuela", "Moscow called the attack on Caracas unlawful."),
     ("Russland verurteilt US-Angriff auf Venezuela", "Moskau spricht von einem Bruch des Völkerrechts."),
     ("Rosja potępia amerykański atak na Wenezuelę", "Kreml nazwał uderzenie na Caracas naruszeniem prawa."),
 ])
-def test_russia_protesting_a_us_strike_in_latin_america_is_not_european_security(classifier, title, text):
+def test_look_alikes_of_european_security_are_not_relevant(classifier, title, text):
     verdict = classifier.classify(title, text)
-    assert verdict.label == 0, verdict
+    assert verdict.label == 0 and not verdict.topics, verdict
 
 
 def test_a_russian_flagged_tanker_seized_at_the_blockade_stays_related(classifier):
