@@ -129,3 +129,24 @@ def test_a_verdict_crosses_processes_whole():
     # pickled as its constructor's arguments: every field, in order (a field added later must be added there)
     assert verdict.__reduce__()[1] == tuple(getattr(verdict, f.name) for f in dataclasses.fields(Relevance))
     assert pickle.loads(pickle.dumps(verdict, protocol=pickle.HIGHEST_PROTOCOL)) == verdict
+
+
+def test_a_batch_crosses_from_a_worker_as_messagepack_with_every_field(settings: Settings):
+    json_feed = (b'{"version": "https://jsonfeed.org/version/1.1", "title": "Outlet J", "items": [{"id": "j-1", '
+                 b'"url": "https://j.example/1", "title": "Baltic states fortify their border with Russia", '
+                 b'"content_html": "<p>Bunkers <b>first</b>.</p>", "date_published": "2026-03-04T09:30:00+02:00", '
+                 b'"tags": ["defence", "baltics"]}]}')
+    jobs = [ParseJob(land(settings.landing_dir, source_id="feed:j", feed_name="j", url="https://j.example/feed.json",
+                          body=json_feed, headers={"content-type": "application/feed+json"}, status=200,
+                          fetched_at=FETCHED), "en", FETCHED),
+            ParseJob(land(settings.landing_dir, source_id="feed:f0", feed_name="f0", url="https://f0.example",
+                          body=_body(0), headers={}, status=200, fetched_at=FETCHED), None, FETCHED)]
+    packed = parallel.parse_jobs_packed(jobs, classify_with=(None, None))
+    assert isinstance(packed, bytes)
+    crossed, direct = parallel.unpack(packed), parallel.parse_jobs(jobs, classify_with=(None, None))
+    # equal field by field: story features, verdicts, tags and the raw entry; an offset time is the same instant
+    assert [[dataclasses.asdict(i) for i in p.items] for p in crossed] == \
+           [[dataclasses.asdict(i) for i in p.items] for p in direct]
+    item = crossed[0].items[0]
+    assert item.published_at == datetime(2026, 3, 4, 7, 30, tzinfo=UTC) and item.tags == ["defence", "baltics"]
+    assert isinstance(item.relevance, Relevance) and item.story_features and item.story_features["vector"]
