@@ -94,6 +94,15 @@ def test_the_conference_named_by_its_city_is_relevant_in_three_languages(classif
     assert verdict.label >= 1 and "munich_conference" in verdict.topics, verdict
 
 
+def test_the_conference_is_never_evidence_where_munich_is_not_named(classifier):
+    # the learned stage reads each group's matched weight, fired or not: the topic's own term is the city, so its
+    # column is zero here (when the conference's words were its terms, this item named the conference)
+    verdict = classifier.classify("EU leaders agree on a European defence fund",
+                                  "The European Commission proposes a new instrument for Europe's allies.")
+    assert verdict.label >= 1
+    assert not [e for e in verdict.evidence if "munich_conference" in str(e.get("learned", e.get("topic", "")))]
+
+
 
 @pytest.mark.parametrize(("title", "text"), [
     # Munich with Americans but without the conference
