@@ -550,3 +550,28 @@ def test_left_wing_arson_on_the_grid_is_a_hybrid_threat_but_a_left_wing_march_is
     verdict = scorer.score(title, "Zehntausende Haushalte waren ohne Strom.")
     assert verdict.label >= 1 and "hybrid_threats" in verdict.topics, verdict
     assert scorer.score("Linksextreme Demonstranten ziehen durch Leipzig", "Die Polizei meldete Festnahmen.").label == 0
+
+
+@pytest.mark.parametrize(("sea", "land"), [
+    ("Fibre-optic cable damaged on the Baltic Sea floor, coast guard boards a tanker",
+     "Fibre-optic cable damaged by roadworks in Leeds, broadband down for a day"),
+    ("Datenkabel in der Ostsee beschädigt: Küstenwache kontrolliert Frachter",
+     "Glasfaserkabel bei Bauarbeiten in Köln beschädigt: Internet fällt aus"),
+    ("Uszkodzony kabel na dnie Bałtyku. Straż graniczna kontroluje statek",
+     "Koparka przerwała światłowód w Poznaniu. Mieszkańcy bez internetu"),
+])
+def test_a_cable_damaged_at_sea_is_a_hybrid_threat_but_one_dug_up_on_land_is_not(scorer, sea, land):
+    # the sea is a second term for the infrastructure words, never enough alone
+    verdict = scorer.score(sea, "")
+    assert verdict.label >= 1 and "hybrid_threats" in verdict.topics, verdict
+    assert "hybrid_threats" not in scorer.score(land, "").topics
+    assert scorer.score("Summer on the Baltic Sea: ferries and beaches busy", "").label == 0
+
+
+def test_allies_alone_are_not_nato_but_the_alliance_named_is(scorer):
+    # "allies" is every alliance's word: NATO needs a second word of its own, or a strong one such as its name
+    asia = scorer.score("Pacific allies worry about Washington's commitment",
+                        "Japan and Australia weigh their options.")
+    named = scorer.score("NATO allies meet in Brussels", "")
+    assert "nato" not in asia.topics
+    assert "nato" in named.topics and named.label == 2
