@@ -575,3 +575,18 @@ def test_allies_alone_are_not_nato_but_the_alliance_named_is(scorer):
     named = scorer.score("NATO allies meet in Brussels", "")
     assert "nato" not in asia.topics
     assert "nato" in named.topics and named.label == 2
+
+
+@pytest.mark.parametrize("title", [
+    "Germany foils Russian plot to kill the head of an arms maker",
+    "Mordkomplott gegen Rüstungschef: Spur führt nach Russland, Bundesanwaltschaft ermittelt in Deutschland",
+    "Zwerbowany przez rosyjski wywiad planował zamach na życie polskiego generała",
+    "Incendiary parcels sent through courier hubs in Germany and Britain were a Russian test run",
+])
+def test_russian_assassination_plots_and_parcel_bombs_in_europe_are_threats(scorer, title):
+    verdict = scorer.score(title, "")
+    assert verdict.label == 2 and "russia_threat" in verdict.topics, verdict
+
+
+def test_a_plot_to_kill_outside_europe_without_russia_is_not_relevant(scorer):
+    assert scorer.score("Police foil plot to kill a rapper in Atlanta", "A man was charged on Friday.").label == 0
