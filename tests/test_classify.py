@@ -590,3 +590,44 @@ def test_russian_assassination_plots_and_parcel_bombs_in_europe_are_threats(scor
 
 def test_a_plot_to_kill_outside_europe_without_russia_is_not_relevant(scorer):
     assert scorer.score("Police foil plot to kill a rapper in Atlanta", "A man was charged on Friday.").label == 0
+
+
+def _damping(verdict) -> set[str]:
+    return {e["negative"] for e in verdict.evidence if e.get("damped")}
+
+
+@pytest.mark.parametrize(("title", "text"), [
+    # "tor*" and "goal*" made torture and a war aim a football report
+    ("Torture of Ukrainian prisoners: Russia's aim is to break them, UN says", "Russia's goal is to break them."),
+    # "mecz*" met "męczennik" (martyr) once the diacritics are folded
+    ("Pamięć o męczennikach wojny: Ukraina upamiętnia ofiary rosyjskich ataków", ""),
+    # "pogod*" (weather) met "pogodzić się" (to accept, to reconcile)
+    ("Ukraina może być zmuszona pogodzić się z utratą terytoriów", "Rosja kontynuuje ofensywę na wschodzie."),
+    # "concert*" met "concerted"
+    ("Ukraine faces a concerted Russian drone offensive on its power grid", ""),
+])
+def test_false_friends_of_sport_and_culture_words_do_not_damp_the_war(scorer, title, text):
+    verdict = scorer.score(title, text)
+    assert verdict.label >= 1 and "ukraine_war" in verdict.topics, verdict
+    assert not _damping(verdict)
+
+
+def test_a_football_striker_is_not_a_strike(scorer):
+    verdict = scorer.score("Ukrainian-born striker joins a Bavarian club", "He signs a five-year contract.")
+    assert verdict.label == 0
+
+
+def test_patriotism_is_not_the_patriot_system(scorer):
+    assert "air_defence" not in scorer.score("Lekcje patriotyzmu w polskiej armii i obrona kraju", "").topics
+    system = scorer.score("Niemcy przekażą Ukrainie kolejne Patrioty i pociski do obrony powietrznej", "")
+    assert "air_defence" in system.topics
+
+
+@pytest.mark.parametrize("title", [
+    "Ukraine wants foreign recruits for half of its assault infantry positions",
+    "Ukraine setzt an der Front auf Roboter statt Infanterie",
+    "Ukraina szuka rekrutów do piechoty za granicą",
+])
+def test_the_forces_themselves_count_beside_ukraine(scorer, title):
+    verdict = scorer.score(title, "")
+    assert verdict.label >= 1 and "ukraine_war" in verdict.topics, verdict
