@@ -31,6 +31,18 @@ def test_bench_size_run_processes_the_whole_corpus_and_removes_its_scratch_folde
     assert run["end_to_end_items_per_s"] > 0 and run["feedparser_floor_items_per_s"] > 0
 
 
+
+def test_bench_small_runs_load_two_seeds_then_find_nothing_new(tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = subprocess.run([sys.executable, "-m", "tests.bench.run", "--small"], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=600, env={**os.environ, "TMPDIR": str(scratch)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["new_items"] == 2 and figures["nothing_new_items"] == 0
+    assert figures["new_wall_s"] > 0 and figures["nothing_new_wall_s"] > 0
+    assert not list(scratch.glob("newswatch-small-*"))
+
 @pytest.mark.cluster
 @pytest.mark.skipif(postgres_bin() is None, reason="PostgreSQL not installed (make cluster-deps)")
 def test_bench_lake_load_loads_the_same_corpus_into_the_file_and_both_lakes():

@@ -271,6 +271,34 @@ def _poll_cycle_cpu_in(landing: Path, feeds: int) -> dict[str, Any]:
     return {"feeds": feeds, "not_modified": not_modified, "cpu_s": round(cpu, 3), "wall_s": round(wall, 3)}
 
 
+SMALL_RUN_TARGET_S = 3.0  # issue 18: a small ingest with nothing to validate, imports included
+
+
+def small_runs() -> dict[str, Any]:
+    """Wall seconds of ``newswatch ingest`` in a fresh process, as a user runs it: first on two seed documents the
+    warehouse has not seen (validated and loaded), then again with nothing new (nothing to validate or load)."""
+    with scratch_dir("newswatch-small-") as workdir:
+        seeds = workdir / "seeds"
+        seeds.mkdir()
+        for seed in sorted((PROJECT_ROOT / "seeds").glob("*.txt"))[:2]:
+            shutil.copy(seed, seeds / seed.name)
+        feeds = workdir / "feeds.toml"
+        feeds.write_text("", encoding="utf-8")  # no feeds: the run is the seeds alone
+        env = {**os.environ, "NEWSWATCH_DB": str(workdir / "small.duckdb"), "NEWSWATCH_SEEDS_DIR": str(seeds),
+               "NEWSWATCH_FEEDS_FILE": str(feeds), "NEWSWATCH_LANDING_DIR": str(workdir / "landing"),
+               "NEWSWATCH_VALIDATION_DIR": str(workdir / "validation")}
+        walls, summaries = [], []
+        for _ in range(2):
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "pipeline.cli", "ingest", "--json"], cwd=PROJECT_ROOT,
+                                  env=env, capture_output=True, text=True, check=True)
+            walls.append(round(time.perf_counter() - started, 3))
+            summaries.append(json.loads(done.stdout))
+    return {"new_items": summaries[0]["loaded"], "new_wall_s": walls[0], "nothing_new_items": summaries[1]["loaded"],
+            "nothing_new_wall_s": walls[1], "target_s": SMALL_RUN_TARGET_S,
+            "meets_target": walls[1] <= SMALL_RUN_TARGET_S}
+
+
 CLASSIFY_TARGET_PER_S = 5000  # issue 12: the whole classify stage on one core
 
 
@@ -297,6 +325,9 @@ def classify_throughput(items: int = 20_000) -> dict[str, Any]:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--classify":
         print(json.dumps(classify_throughput()))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--small":
+        print(json.dumps(small_runs()))
         return
     if len(sys.argv) > 2 and sys.argv[1] == "--size":
         print(json.dumps(run_size(int(sys.argv[2]))))
@@ -334,9 +365,11 @@ def main() -> None:
     poll = poll_cycle_cpu()
     digest_scale = digest_at_scale()
     classify = classify_throughput()
+    small = small_runs()
     report = {"generated_at": datetime.now(UTC).isoformat(), "machine": {"cpus": os.cpu_count()},
               "runs": runs, "dedup_curve": dedup, "poll_500_unchanged": poll, "digest_1m": digest_scale,
-              "classify_one_core": classify}
+              "classify_one_core": classify,
+              "small_runs": small}
     if os.environ.get("NEWSWATCH_BENCH_SCALEOUT", "1") != "0":
         report["scaleout"] = _scaleout()
     OUT.parent.mkdir(parents=True, exist_ok=True)
@@ -349,6 +382,9 @@ def main() -> None:
           f"for {digest_scale['relevant_stories']} relevant stories that day")
     print(f"classify stage on one core: {classify['items_per_s']} items/s (target {CLASSIFY_TARGET_PER_S}, "
           f"{'met' if classify['meets_target'] else 'NOT met'})")
+    print(f"newswatch ingest in a fresh process: {small['new_items']} new seed items {small['new_wall_s']} s; "
+          f"nothing new {small['nothing_new_wall_s']} s (target {SMALL_RUN_TARGET_S} s, "
+          f"{'met' if small['meets_target'] else 'NOT met'})")
     if report.get("scaleout"):
         _print_scaleout(report["scaleout"])
     print(f"written to {OUT}")
