@@ -636,3 +636,15 @@ def test_the_forces_themselves_count_beside_ukraine(scorer, title):
 def test_shape_is_a_word_not_natos_headquarters(scorer):
     # SHAPE, NATO's military headquarters, is rarely named by its acronym; "in bad shape" is everywhere
     assert "nato" not in scorer.score("Allies in Asia say their economies are in bad shape", "").topics
+
+
+@pytest.mark.parametrize(("title", "topic"), [
+    ("EU-Staaten aktualisieren den Strategischen Kompass", "eu_defence"),
+    ("UE aktualizuje Kompas Strategiczny", "eu_defence"),
+    ("Militärische Mobilität: EU will Brücken und Bahnstrecken für Panzer ertüchtigen", "eu_defence"),
+    ("Bundeswehr will mehr Präsenz im Hohen Norden", "arctic"),
+    ("North Atlantic Council meets after drone incursion", "nato"),
+])
+def test_doctrine_mobility_the_high_north_and_the_council_in_their_own_words(scorer, title, topic):
+    verdict = scorer.score(title, "")
+    assert verdict.label == 2 and topic in verdict.topics, verdict
