@@ -648,3 +648,13 @@ def test_shape_is_a_word_not_natos_headquarters(scorer):
 def test_doctrine_mobility_the_high_north_and_the_council_in_their_own_words(scorer, title, topic):
     verdict = scorer.score(title, "")
     assert verdict.label == 2 and topic in verdict.topics, verdict
+
+
+@pytest.mark.parametrize(("title", "security"), [
+    ("Europa fürchtet einen Krieg im Baltikum", True),
+    ("Kriegsende in Sicht? Berlin hofft auf Verhandlungen", True),
+    ("Bayern kriegt einen neuen Ministerpräsidenten", False),  # "kriegen" (to get) is not war
+])
+def test_war_in_german_is_security_vocabulary_but_the_verb_to_get_is_not(scorer, title, security):
+    analysis = scorer.analyse(title, "")
+    assert (dict(zip(scorer.group_names, analysis.title_weights, strict=True))["security"] > 0) is security
