@@ -658,3 +658,9 @@ def test_doctrine_mobility_the_high_north_and_the_council_in_their_own_words(sco
 def test_war_in_german_is_security_vocabulary_but_the_verb_to_get_is_not(scorer, title, security):
     analysis = scorer.analyse(title, "")
     assert (dict(zip(scorer.group_names, analysis.title_weights, strict=True))["security"] > 0) is security
+
+
+@pytest.mark.parametrize("title", ["Delegacja z Węgier przyjechała do Poznania", "Premier Węgier w Poznaniu"])
+def test_hungary_and_poznan_in_their_polish_cases_name_europe(scorer, title):
+    analysis = scorer.analyse(title, "")
+    assert dict(zip(scorer.group_names, analysis.title_weights, strict=True))["europe"] > 0
