@@ -664,3 +664,13 @@ def test_war_in_german_is_security_vocabulary_but_the_verb_to_get_is_not(scorer,
 def test_hungary_and_poznan_in_their_polish_cases_name_europe(scorer, title):
     analysis = scorer.analyse(title, "")
     assert dict(zip(scorer.group_names, analysis.title_weights, strict=True))["europe"] > 0
+
+
+@pytest.mark.parametrize(("title", "topic"), [
+    ("Câble endommagé en mer Baltique : la Finlande soupçonne un navire russe de sabotage", "hybrid_threats"),
+    ("Alemania frustra un complot para asesinar a un general; Rusia detrás", "russia_threat"),
+    ("СБУ: російські спецслужби готували замах на польського генерала в Європі", "russia_threat"),
+])
+def test_the_sea_and_the_plots_in_other_european_languages(scorer, title, topic):
+    verdict = scorer.score(title, "")
+    assert verdict.label == 2 and topic in verdict.topics, verdict
