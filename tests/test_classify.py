@@ -560,12 +560,26 @@ def test_left_wing_arson_on_the_grid_is_a_hybrid_threat_but_a_left_wing_march_is
     ("Uszkodzony kabel na dnie Bałtyku. Straż graniczna kontroluje statek",
      "Koparka przerwała światłowód w Poznaniu. Mieszkańcy bez internetu"),
 ])
-def test_a_cable_damaged_at_sea_is_a_hybrid_threat_but_one_dug_up_on_land_is_not(scorer, sea, land):
-    # the sea is a second term for the infrastructure words, never enough alone
+def test_a_cable_damaged_at_sea_is_undersea_damage_but_one_dug_up_on_land_is_not(scorer, sea, land):
+    # the damage word needs a cable or pipeline, a European sea and Europe beside it
     verdict = scorer.score(sea, "")
-    assert verdict.label >= 1 and "hybrid_threats" in verdict.topics, verdict
-    assert "hybrid_threats" not in scorer.score(land, "").topics
+    assert verdict.label == 2 and "undersea_damage" in verdict.topics, verdict
+    assert scorer.score(land, "").label == 0
     assert scorer.score("Summer on the Baltic Sea: ferries and beaches busy", "").label == 0
+
+
+@pytest.mark.parametrize("title", [
+    # the sea beside an airport, a new pipeline or a cable laid: nothing is damaged
+    "Baltic Sea airports see record summer traffic",
+    "Flughafen Rostock an der Ostsee erweitert den Sommerflugplan",
+    "Nowy gazociąg na dnie Bałtyku gotowy",
+    "North Sea wind farm cable connected to the grid",
+    # damage at sea far from Europe
+    "Undersea cable damaged off Taiwan",
+])
+def test_the_sea_without_damage_to_a_cable_or_outside_europe_is_not_undersea_damage(scorer, title):
+    assert "undersea_damage" not in scorer.score(title, "").topics
+    assert "hybrid_threats" not in scorer.score(title, "").topics
 
 
 def test_allies_alone_are_not_nato_but_the_alliance_named_is(scorer):
@@ -667,7 +681,7 @@ def test_hungary_and_poznan_in_their_polish_cases_name_europe(scorer, title):
 
 
 @pytest.mark.parametrize(("title", "topic"), [
-    ("Câble endommagé en mer Baltique : la Finlande soupçonne un navire russe de sabotage", "hybrid_threats"),
+    ("Câble endommagé en mer Baltique : la Finlande soupçonne un navire russe", "undersea_damage"),
     ("Alemania frustra un complot para asesinar a un general; Rusia detrás", "russia_threat"),
     ("СБУ: російські спецслужби готували замах на польського генерала в Європі", "russia_threat"),
 ])
