@@ -31,7 +31,6 @@ def test_bench_size_run_processes_the_whole_corpus_and_removes_its_scratch_folde
     assert run["end_to_end_items_per_s"] > 0 and run["feedparser_floor_items_per_s"] > 0
 
 
-
 def test_bench_small_runs_load_two_seeds_then_find_nothing_new(tmp_path):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
@@ -42,6 +41,7 @@ def test_bench_small_runs_load_two_seeds_then_find_nothing_new(tmp_path):
     assert figures["new_items"] == 2 and figures["nothing_new_items"] == 0
     assert figures["new_wall_s"] > 0 and figures["nothing_new_wall_s"] > 0
     assert not list(scratch.glob("newswatch-small-*"))
+
 
 @pytest.mark.cluster
 @pytest.mark.skipif(postgres_bin() is None, reason="PostgreSQL not installed (make cluster-deps)")

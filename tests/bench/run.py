@@ -368,8 +368,7 @@ def main() -> None:
     small = small_runs()
     report = {"generated_at": datetime.now(UTC).isoformat(), "machine": {"cpus": os.cpu_count()},
               "runs": runs, "dedup_curve": dedup, "poll_500_unchanged": poll, "digest_1m": digest_scale,
-              "classify_one_core": classify,
-              "small_runs": small}
+              "classify_one_core": classify, "small_runs": small}
     if os.environ.get("NEWSWATCH_BENCH_SCALEOUT", "1") != "0":
         report["scaleout"] = _scaleout()
     OUT.parent.mkdir(parents=True, exist_ok=True)
