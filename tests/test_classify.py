@@ -203,8 +203,12 @@ def test_german_genitive_names_still_place_a_report_in_russia_and_europe(scorer,
     ("Hegsetha nie było w Brukseli", "us"), ("Premier Tuska pyta o gwarancje", "europe"),
 ])
 def test_polish_case_endings_of_names_still_name_the_state(scorer, title, context):
-    analysis = scorer.analyse(title, "")
-    assert dict(zip(scorer.group_names, analysis.title_weights, strict=True))[context] > 0
+    assert _title_weight(scorer, title, context) > 0
+
+
+def _title_weight(scorer, title: str, group: str) -> float:
+    """What a taxonomy group (topic, context or negative) matched in ``title``."""
+    return dict(zip(scorer.group_names, scorer.analyse(title, "").title_weights, strict=True))[group]
 
 
 @pytest.mark.parametrize(("title", "topic"), [
@@ -578,8 +582,8 @@ def test_a_cable_damaged_at_sea_is_undersea_damage_but_one_dug_up_on_land_is_not
     "Undersea cable damaged off Taiwan",
 ])
 def test_the_sea_without_damage_to_a_cable_or_outside_europe_is_not_undersea_damage(scorer, title):
-    assert "undersea_damage" not in scorer.score(title, "").topics
-    assert "hybrid_threats" not in scorer.score(title, "").topics
+    topics = scorer.score(title, "").topics
+    assert "undersea_damage" not in topics and "hybrid_threats" not in topics
 
 
 def test_allies_alone_are_not_nato_but_the_alliance_named_is(scorer):
@@ -670,14 +674,12 @@ def test_doctrine_mobility_the_high_north_and_the_council_in_their_own_words(sco
     ("Bayern kriegt einen neuen Ministerpräsidenten", False),  # "kriegen" (to get) is not war
 ])
 def test_war_in_german_is_security_vocabulary_but_the_verb_to_get_is_not(scorer, title, security):
-    analysis = scorer.analyse(title, "")
-    assert (dict(zip(scorer.group_names, analysis.title_weights, strict=True))["security"] > 0) is security
+    assert (_title_weight(scorer, title, "security") > 0) is security
 
 
 @pytest.mark.parametrize("title", ["Delegacja z Węgier przyjechała do Poznania", "Premier Węgier w Poznaniu"])
 def test_hungary_and_poznan_in_their_polish_cases_name_europe(scorer, title):
-    analysis = scorer.analyse(title, "")
-    assert dict(zip(scorer.group_names, analysis.title_weights, strict=True))["europe"] > 0
+    assert _title_weight(scorer, title, "europe") > 0
 
 
 @pytest.mark.parametrize(("title", "topic"), [
