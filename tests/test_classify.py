@@ -706,3 +706,22 @@ def test_drones_at_work_or_at_play_near_an_airport_are_not_an_incursion(scorer, 
 def test_drones_over_an_airport_beside_a_delivery_trial_stay_an_incursion_when_russia_is_named(scorer):
     verdict = scorer.score("Russian drones over Vilnius airport halt a drone delivery trial", "")
     assert verdict.label == 2 and not _damping(verdict), verdict
+
+
+@pytest.mark.parametrize("title", [
+    "Hackerangriff auf polnische Wasserwerke: Russland im Verdacht",
+    "Prorussische Hacker legen Webseiten dänischer Ministerien lahm",
+    "Rosyjscy hakerzy zaatakowali systemy polskich szpitali",
+    "Rosyjscy szpiedzy zatrzymani w Gdańsku",
+])
+def test_hackers_and_spies_named_with_russia_are_a_threat_to_europe(scorer, title):
+    verdict = scorer.score(title, "")
+    assert verdict.label == 2 and "russia_threat" in verdict.topics, verdict
+
+
+@pytest.mark.parametrize("title", [
+    "Hackers steal customer data from a Spanish bank",
+    "Chinese hackers breached a Dutch ministry's mail server",
+])
+def test_hackers_without_russia_are_not_a_transatlantic_threat(scorer, title):
+    assert scorer.score(title, "").label == 0
