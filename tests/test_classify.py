@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline.classify.scorer import Scorer, get_scorer
+from pipeline.classify.scorer import Scorer, get_scorer, singular_stem
 from pipeline.classify.taxonomy import DEFAULT_TAXONOMY, TaxonomyError, load_taxonomy
 from pipeline.cli import main
 from pipeline.models import classified_text
@@ -725,3 +725,20 @@ def test_hackers_and_spies_named_with_russia_are_a_threat_to_europe(scorer, titl
 ])
 def test_hackers_without_russia_are_not_a_transatlantic_threat(scorer, title):
     assert scorer.score(title, "").label == 0
+
+
+@pytest.mark.parametrize(("plural", "stem"), [
+    ("rosyjscy", "rosyjsk"), ("niemieccy", "niemieck"), ("sojusznicy", "sojusznik"), ("szpiedzy", "szpieg"),
+    ("agenci", "agent"), ("wlosi", "wloch"), ("szwedzi", "szwed"), ("rosja", None), ("policy", "polik"),
+])
+def test_a_polish_masculine_personal_plural_leads_back_to_its_stem(plural, stem):
+    assert singular_stem(plural) == stem
+
+
+@pytest.mark.parametrize(("title", "topic"), [
+    ("Amerykańscy żołnierze opuszczą bazę w Rumunii", "us_europe"),
+    ("Rosyjscy agenci podpalali magazyny w Polsce", "russia_threat"),
+])
+def test_prefix_terms_meet_the_plurals_that_change_their_stem(scorer, title, topic):
+    verdict = scorer.score(title, "")
+    assert verdict.label == 2 and topic in verdict.topics, verdict

@@ -27,12 +27,28 @@ _MAX_TEXT_CHARS = 6000
 DECLINABLE_MIN_LETTERS = 4
 DECLINABLE_LEVELS = (0,)
 _CASE_ENDINGS = ("owi", "iem", "em", "ie", "s", "a", "u", "y")
+# Polish nouns and adjectives that name men change their stem's last consonant in the nominative plural: "rosyjski"
+# -> "rosyjscy", "niemiecki" -> "niemieccy", "sojusznik" -> "sojusznicy", "szpieg" -> "szpiedzy", "agent" ->
+# "agenci", "Włoch" -> "Włosi", "Szwed" -> "Szwedzi". A prefix term is written from the singular stem ("rosyjsk*",
+# "sojusznik*"), so such a word is also matched through the stem these endings came from. Among the 60,000 most
+# frequent English, German and Polish words only Polish plurals gain a match (and "mości", which meets "most*"
+# only where "kablow*" follows).
+_PLURAL_STEMS = (("scy", "sk"), ("ccy", "ck"), ("dzy", "g"), ("dzi", "d"), ("cy", "k"), ("ci", "t"), ("si", "ch"))
+_PLURAL_STEM_MIN_LETTERS = 3
 _POLISH_LETTER = re.compile(f"[{POLISH_LETTERS}{POLISH_LETTERS.upper()}]")
 _CACHE_WORDS = 200_000
 
 
 def tokenize(text: str) -> list[str]:
     return _WORD.findall(_US_ABBREVIATION.sub(" usa ", text).lower())
+
+
+def singular_stem(token: str) -> str | None:
+    """The stem a Polish masculine-personal plural came from ("rosyjscy" -> "rosyjsk"), or None."""
+    for ending, stem_end in _PLURAL_STEMS:
+        if token.endswith(ending) and len(token) - len(ending) >= _PLURAL_STEM_MIN_LETTERS:
+            return token[:-len(ending)] + stem_end
+    return None
 
 
 def _folded(tokens: list[str], text: str | None) -> list[str]:
@@ -71,6 +87,12 @@ class _Index:
             if length > len(token):
                 break
             found.extend(self.prefix.get(token[:length], ()))
+        stem = singular_stem(token)
+        if stem is not None:
+            for length in self.prefix_lengths:
+                if length > len(stem):
+                    break
+                found.extend(c for c in self.prefix.get(stem[:length], ()) if not token.startswith(stem[:length]))
         found.extend((group_no, term) for part, group_no, term in self.parts if part in token)
         # per group, the most specific term first (most words, then the longest pattern): ``_find_terms`` takes
         # only the first that matches, so a word counts once per group ("sabotage" is not also "sabota*")
@@ -120,7 +142,8 @@ def _find_terms(index: _Index, tokens: list[str]) -> dict[int, dict[str, tuple[T
                 matched = True
                 for offset, (pattern, is_prefix) in enumerate(rest, position + 1):
                     word = tokens[offset]
-                    if not (word.startswith(pattern) if is_prefix else word == pattern):
+                    if not (word.startswith(pattern) or ((stem := singular_stem(word)) is not None
+                            and stem.startswith(pattern)) if is_prefix else word == pattern):
                         matched = False
                         break
                 if not matched:
