@@ -27,14 +27,17 @@ _MAX_TEXT_CHARS = 6000
 DECLINABLE_MIN_LETTERS = 4
 DECLINABLE_LEVELS = (0,)
 _CASE_ENDINGS = ("owi", "iem", "em", "ie", "s", "a", "u", "y")
-# Polish nouns and adjectives that name men change their stem's last consonant in the nominative plural: "rosyjski"
-# -> "rosyjscy", "niemiecki" -> "niemieccy", "sojusznik" -> "sojusznicy", "szpieg" -> "szpiedzy", "agent" ->
-# "agenci", "Włoch" -> "Włosi", "Szwed" -> "Szwedzi". A prefix term is written from the singular stem ("rosyjsk*",
-# "sojusznik*"), so such a word is also matched through the stem these endings came from. Among the 60,000 most
-# frequent English, German and Polish words only Polish plurals gain a match (and "mości", which meets "most*"
-# only where "kablow*" follows).
-_PLURAL_STEMS = (("scy", "sk"), ("ccy", "ck"), ("dzy", "g"), ("dzi", "d"), ("cy", "k"), ("ci", "t"), ("si", "ch"))
-_PLURAL_STEM_MIN_LETTERS = 3
+# Polish softens a stem's last consonant before some endings: the plural of nouns and adjectives that name men
+# ("rosyjski" -> "rosyjscy", "sojusznik" -> "sojusznicy", "szpieg" -> "szpiedzy", "agent" -> "agenci", "Włoch" ->
+# "Włosi", "Szwed" -> "Szwedzi") and the locative and dative singular ("Ameryka" -> "w Ameryce", "szczyt" -> "na
+# szczycie", "flota" -> "we flocie", "Kopenhaga" -> "w Kopenhadze", "wywiad" -> "w wywiadzie", "sektor" -> "w
+# sektorze"). A prefix term is written from the plain stem ("rosyjsk*", "szczyt*"), so such a word is also matched
+# through the stem its ending came from. Among the 60,000 most frequent English, German and Polish words only Polish
+# forms gain a match; the few that are not the term's word ("płocie", a fence, and "plot*") never meet its other
+# words.
+_SOFTENED_ENDINGS = (("dzie", "d"), ("dzy", "g"), ("dzi", "d"), ("dze", "g"), ("cie", "t"), ("rze", "r"),
+                     ("cy", "k"), ("ci", "t"), ("si", "ch"), ("ce", "k"))
+_STEM_MIN_LETTERS = 3
 _POLISH_LETTER = re.compile(f"[{POLISH_LETTERS}{POLISH_LETTERS.upper()}]")
 _CACHE_WORDS = 200_000
 
@@ -43,11 +46,11 @@ def tokenize(text: str) -> list[str]:
     return _WORD.findall(_US_ABBREVIATION.sub(" usa ", text).lower())
 
 
-def singular_stem(token: str) -> str | None:
-    """The stem a Polish masculine-personal plural came from ("rosyjscy" -> "rosyjsk"), or None."""
-    for ending, stem_end in _PLURAL_STEMS:
-        if token.endswith(ending) and len(token) - len(ending) >= _PLURAL_STEM_MIN_LETTERS:
-            return token[:-len(ending)] + stem_end
+def polish_stem(token: str) -> str | None:
+    """The stem a softened Polish ending came from ("rosyjscy" -> "rosyjsk", "szczycie" -> "szczyt"), or None."""
+    for ending, consonant in _SOFTENED_ENDINGS:
+        if token.endswith(ending) and len(token) - len(ending) >= _STEM_MIN_LETTERS:
+            return token[:-len(ending)] + consonant
     return None
 
 
@@ -87,7 +90,7 @@ class _Index:
             if length > len(token):
                 break
             found.extend(self.prefix.get(token[:length], ()))
-        stem = singular_stem(token)
+        stem = polish_stem(token)
         if stem is not None:
             for length in self.prefix_lengths:
                 if length > len(stem):
@@ -142,7 +145,7 @@ def _find_terms(index: _Index, tokens: list[str]) -> dict[int, dict[str, tuple[T
                 matched = True
                 for offset, (pattern, is_prefix) in enumerate(rest, position + 1):
                     word = tokens[offset]
-                    if not (word.startswith(pattern) or ((stem := singular_stem(word)) is not None
+                    if not (word.startswith(pattern) or ((stem := polish_stem(word)) is not None
                             and stem.startswith(pattern)) if is_prefix else word == pattern):
                         matched = False
                         break
