@@ -762,3 +762,18 @@ def test_places_in_their_polish_locatives_are_named(scorer, title, context):
 
 def test_warsaws_praga_district_is_not_prague(scorer):
     assert _title_weight(scorer, "Nowy park na Pradze", "europe") == 0
+
+
+@pytest.mark.parametrize("title", [
+    "Arktyczne powietrze nad Polską: synoptycy zapowiadają mróz do minus 20 stopni",
+    "Arktische Kälte erreicht Bayern, der Wetterdienst warnt vor Glatteis",
+    "Arctic blast sends temperatures plunging across Scandinavia",
+])
+def test_arctic_air_in_a_forecast_is_winter_weather_not_the_high_north(scorer, title):
+    verdict = scorer.score(title, "")
+    assert verdict.label == 0 and "culture_lifestyle" in _damping(verdict), verdict
+
+
+def test_the_arctic_as_a_theatre_is_still_the_high_north(scorer):
+    verdict = scorer.score("Russia's Northern Fleet expands its bases in the Arctic as NATO watches", "")
+    assert "arctic" in verdict.topics and not _damping(verdict), verdict
