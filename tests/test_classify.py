@@ -777,3 +777,19 @@ def test_arctic_air_in_a_forecast_is_winter_weather_not_the_high_north(scorer, t
 def test_the_arctic_as_a_theatre_is_still_the_high_north(scorer):
     verdict = scorer.score("Russia's Northern Fleet expands its bases in the Arctic as NATO watches", "")
     assert "arctic" in verdict.topics and not _damping(verdict), verdict
+
+
+@pytest.mark.parametrize("title", [
+    "Wehrdienst: Wer ab Januar den Fragebogen bekommt und wann die Musterung Pflicht wird",
+    "Kwalifikacja wojskowa 2026 jest już zaplanowana: kogo obejmie",
+])
+def test_national_defence_reported_in_the_countrys_language_needs_no_place_name(scorer, title):
+    verdict = scorer.score(title, "")
+    assert "european_defence_national" in verdict.topics, verdict
+
+
+def test_the_language_alone_does_not_put_russia_or_the_us_in_europe(scorer):
+    for title in ("Russland: Putin droht mit neuen Raketen, die nicht abzufangen sind",
+                  "Trump schickt mehr Soldaten an die Grenze zu Mexiko, die Armee ist bereit"):
+        verdict = scorer.score(title, "")
+        assert not {"russia_threat", "us_europe"} & set(verdict.topics), verdict
