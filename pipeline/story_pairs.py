@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pipeline import story_kernel
+from pipeline.atomic import write_atomically
 
 if TYPE_CHECKING:
     from pipeline.stories import StoryDoc
@@ -163,12 +164,12 @@ class PairModel:
         return float(self.probabilities(np.asarray(features, dtype=np.float64))[0])
 
     def save(self, path: Path) -> None:
-        Path(path).write_text(json.dumps({
+        write_atomically(Path(path), json.dumps({
             "features": list(FEATURES), "low": [round(v, 6) for v in self.low],
             "high": [round(v, 6) for v in self.high],
             "curves": {name: [round(v, 6) for v in curve] for name, curve in zip(FEATURES, self.curves, strict=True)},
             "bias": round(self.bias, 6), "threshold": self.threshold, "trained_on": self.trained_on},
-            indent=1, sort_keys=True) + "\n", encoding="utf-8")
+            indent=1, sort_keys=True).encode("utf-8") + b"\n")
 
     @classmethod
     def load(cls, path: Path | None = None) -> PairModel:

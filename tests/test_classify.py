@@ -793,3 +793,13 @@ def test_the_language_alone_does_not_put_russia_or_the_us_in_europe(scorer):
                   "Trump schickt mehr Soldaten an die Grenze zu Mexiko, die Armee ist bereit"):
         verdict = scorer.score(title, "")
         assert not {"russia_threat", "us_europe"} & set(verdict.topics), verdict
+
+
+@pytest.mark.parametrize("title", [
+    "Prosecutors charge two men with spying for Russia on a Bavarian air base",
+    "Mann soll in Sachsen für Russland spioniert haben",
+    "Moldovan police uncover Russian vote-buying network before the election",
+])
+def test_spying_and_vote_buying_for_russia_in_europe_are_threats(scorer, title):
+    verdict = scorer.score(title, "")
+    assert verdict.label == 2 and "russia_threat" in verdict.topics, verdict

@@ -5,6 +5,7 @@ of ``features.py``, with the label thresholds chosen by cross-validation. Stored
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass
 from functools import cached_property
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
+
+from pipeline.atomic import write_atomically
 
 DEFAULT_MODEL = Path(__file__).with_name("relevance_model.npz")
 
@@ -73,9 +76,10 @@ class RelevanceModel:
             nonzero = np.flatnonzero(stored)
             arrays[f"{name}_index"] = nonzero.astype(np.int32)
             arrays[f"{name}_value"] = stored[nonzero]
-        with Path(path).open("wb") as handle:
-            np.savez_compressed(handle, meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8),
-                                **arrays)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8),
+                            **arrays)
+        write_atomically(Path(path), buffer.getvalue())
 
     @classmethod
     def load(cls, path: Path | None = None) -> RelevanceModel:
