@@ -803,3 +803,12 @@ def test_the_language_alone_does_not_put_russia_or_the_us_in_europe(scorer):
 def test_spying_and_vote_buying_for_russia_in_europe_are_threats(scorer, title):
     verdict = scorer.score(title, "")
     assert verdict.label == 2 and "russia_threat" in verdict.topics, verdict
+
+
+def test_one_light_word_is_not_the_us_commitment_to_europe(scorer):
+    # "troops" beside Trump and Italy: a Gaza force, not American troops in Europe
+    gaza = scorer.score("Indonesia readies 8,000 troops for Gaza force",
+                        "Trump announced pledges; Italy offers to train the police.")
+    assert "us_europe" not in gaza.topics, gaza
+    withdrawal = scorer.score("Pentagon to cut US troops in Romania", "")
+    assert withdrawal.label == 2 and "us_europe" in withdrawal.topics, withdrawal
