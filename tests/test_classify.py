@@ -206,6 +206,12 @@ def test_polish_case_endings_of_names_still_name_the_state(scorer, title, contex
     assert _title_weight(scorer, title, context) > 0
 
 
+def _assert_core_through(scorer, title: str, topic: str) -> None:
+    """The headline alone is core, and ``topic`` is among the topics that made it so."""
+    verdict = scorer.score(title, "")
+    assert verdict.label == 2 and topic in verdict.topics, verdict
+
+
 def _title_weight(scorer, title: str, group: str) -> float:
     """What a taxonomy group (topic, context or negative) matched in ``title``."""
     return dict(zip(scorer.group_names, scorer.analyse(title, "").title_weights, strict=True))[group]
@@ -566,8 +572,7 @@ def test_left_wing_arson_on_the_grid_is_a_hybrid_threat_but_a_left_wing_march_is
 ])
 def test_a_cable_damaged_at_sea_is_undersea_damage_but_one_dug_up_on_land_is_not(scorer, sea, land):
     # the damage word needs a cable or pipeline, a European sea and Europe beside it
-    verdict = scorer.score(sea, "")
-    assert verdict.label == 2 and "undersea_damage" in verdict.topics, verdict
+    _assert_core_through(scorer, sea, "undersea_damage")
     assert scorer.score(land, "").label == 0
     assert scorer.score("Summer on the Baltic Sea: ferries and beaches busy", "").label == 0
 
@@ -602,8 +607,7 @@ def test_allies_alone_are_not_nato_but_the_alliance_named_is(scorer):
     "Incendiary parcels sent through courier hubs in Germany and Britain were a Russian test run",
 ])
 def test_russian_assassination_plots_and_parcel_bombs_in_europe_are_threats(scorer, title):
-    verdict = scorer.score(title, "")
-    assert verdict.label == 2 and "russia_threat" in verdict.topics, verdict
+    _assert_core_through(scorer, title, "russia_threat")
 
 
 def test_a_plot_to_kill_outside_europe_without_russia_is_not_relevant(scorer):
@@ -664,8 +668,7 @@ def test_shape_is_a_word_not_natos_headquarters(scorer):
     ("North Atlantic Council meets after drone incursion", "nato"),
 ])
 def test_doctrine_mobility_the_high_north_and_the_council_in_their_own_words(scorer, title, topic):
-    verdict = scorer.score(title, "")
-    assert verdict.label == 2 and topic in verdict.topics, verdict
+    _assert_core_through(scorer, title, topic)
 
 
 @pytest.mark.parametrize(("title", "security"), [
@@ -688,8 +691,7 @@ def test_hungary_and_poznan_in_their_polish_cases_name_europe(scorer, title):
     ("СБУ: російські спецслужби готували замах на польського генерала в Європі", "russia_threat"),
 ])
 def test_the_sea_and_the_plots_in_other_european_languages(scorer, title, topic):
-    verdict = scorer.score(title, "")
-    assert verdict.label == 2 and topic in verdict.topics, verdict
+    _assert_core_through(scorer, title, topic)
 
 
 @pytest.mark.parametrize("title", [
@@ -715,8 +717,7 @@ def test_drones_over_an_airport_beside_a_delivery_trial_stay_an_incursion_when_r
     "Rosyjscy szpiedzy zatrzymani w Gdańsku",
 ])
 def test_hackers_and_spies_named_with_russia_are_a_threat_to_europe(scorer, title):
-    verdict = scorer.score(title, "")
-    assert verdict.label == 2 and "russia_threat" in verdict.topics, verdict
+    _assert_core_through(scorer, title, "russia_threat")
 
 
 @pytest.mark.parametrize("title", [
@@ -743,8 +744,7 @@ def test_a_softened_polish_ending_leads_back_to_its_stem(plural, stem):
 ])
 def test_prefix_terms_meet_the_forms_that_soften_their_stem(scorer, title, topic):
     # each was not relevant, or not core, before the softened endings were traced back to their stems
-    verdict = scorer.score(title, "")
-    assert verdict.label == 2 and topic in verdict.topics, verdict
+    _assert_core_through(scorer, title, topic)
 
 
 @pytest.mark.parametrize(("title", "context"), [
@@ -801,8 +801,7 @@ def test_the_language_alone_does_not_put_russia_or_the_us_in_europe(scorer):
     "Moldovan police uncover Russian vote-buying network before the election",
 ])
 def test_spying_and_vote_buying_for_russia_in_europe_are_threats(scorer, title):
-    verdict = scorer.score(title, "")
-    assert verdict.label == 2 and "russia_threat" in verdict.topics, verdict
+    _assert_core_through(scorer, title, "russia_threat")
 
 
 def test_one_light_word_is_not_the_us_commitment_to_europe(scorer):
