@@ -811,3 +811,13 @@ def test_one_light_word_is_not_the_us_commitment_to_europe(scorer):
     assert "us_europe" not in gaza.topics, gaza
     withdrawal = scorer.score("Pentagon to cut US troops in Romania", "")
     assert withdrawal.label == 2 and "us_europe" in withdrawal.topics, withdrawal
+
+
+@pytest.mark.parametrize(("title", "topic"), [
+    ("Russland drohte Litauen mit Vergeltung für die Transitsperre", "russia_threat"),
+    ("Rosja groziła Polsce odwetem za zamknięcie granicy", "russia_threat"),
+    ("Hybride Angriffe aus Russland auf deutsche Stromnetze nehmen zu", "russia_threat"),
+])
+def test_threat_verbs_and_adjectives_in_their_other_forms(scorer, title, topic):
+    # a threat verb weighs as "threaten" does (related on its own); before, the past tense matched nothing
+    assert topic in scorer.score(title, "").topics
