@@ -821,3 +821,9 @@ def test_one_light_word_is_not_the_us_commitment_to_europe(scorer):
 def test_threat_verbs_and_adjectives_in_their_other_forms(scorer, title, topic):
     # a threat verb weighs as "threaten" does (related on its own); before, the past tense matched nothing
     assert topic in scorer.score(title, "").topics
+
+
+def test_german_umlaut_plurals_of_terms_count(scorer):
+    # "Anschlag auf" in the plural ("Anschläge auf"): the umlaut is not a prefix of the singular
+    verdict = scorer.score("Anschläge auf Bahnstrecken in Deutschland: Ermittler prüfen Sabotage", "")
+    assert "hybrid_threats" in verdict.topics, verdict
