@@ -827,3 +827,7 @@ def test_german_umlaut_plurals_of_terms_count(scorer):
     # "Anschlag auf" in the plural ("Anschläge auf"): the umlaut is not a prefix of the singular
     verdict = scorer.score("Anschläge auf Bahnstrecken in Deutschland: Ermittler prüfen Sabotage", "")
     assert "hybrid_threats" in verdict.topics, verdict
+
+
+def test_the_reassurance_force_in_polish(scorer):
+    _assert_core_through(scorer, "Siły reasekuracyjne dla Ukrainy: Francja i Wielka Brytania gotowe", "eu_defence")
