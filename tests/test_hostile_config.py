@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.feeds.parallel import _exit_with_parent
+from pipeline.feeds.parallel import _start_worker
 from pipeline.store import open_warehouse
 from tests.conftest import VENV_BIN
 
@@ -56,7 +56,7 @@ def test_parse_workers_end_with_the_run_that_started_them():
     pid = os.fork()
     if pid == 0:
         try:
-            _exit_with_parent(gone_pid)
+            _start_worker(gone_pid)
             time.sleep(30)
         finally:
             os._exit(0)

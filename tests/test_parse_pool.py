@@ -4,6 +4,7 @@ loaded once, as when the bodies are parsed in-process."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import pickle
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +65,41 @@ def test_the_pool_parses_a_submitted_batch_as_in_process(settings: Settings, on_
     assert [[dataclasses.asdict(i) for i in p.items] for p in on_pool] == \
            [[dataclasses.asdict(i) for i in p.items] for p in in_process]
     assert sum(len(p.items) for p in on_pool) == 3 * len(TOPICS)
+
+
+def _jobs(settings: Settings) -> list[ParseJob]:
+    return [ParseJob(land(settings.landing_dir, source_id=f"feed:f{n}", feed_name=f"f{n}", url=f"https://f{n}.example",
+                          body=_body(n), headers={}, status=200, fetched_at=FETCHED), None, FETCHED)
+            for n in range(len(TOPICS))]
+
+
+def test_a_spooled_batch_is_read_back_whole_and_its_file_removed(settings: Settings, tmp_path: Path):
+    jobs = _jobs(settings)
+    spooled = parallel.parse_jobs_packed(jobs, spool=str(tmp_path))
+    assert isinstance(spooled, str) and Path(spooled).parent == tmp_path and Path(spooled).stat().st_size > 0
+    crossed = parallel.unpack(spooled)
+    assert not Path(spooled).exists()
+    assert [[dataclasses.asdict(i) for i in p.items] for p in crossed] == \
+           [[dataclasses.asdict(i) for i in p.items] for p in parallel.parse_jobs(jobs)]
+
+
+def test_a_spool_that_cannot_be_written_falls_back_to_the_pipe(settings: Settings, tmp_path: Path):
+    packed = parallel.parse_jobs_packed(_jobs(settings), spool=str(tmp_path / "gone"))
+    assert isinstance(packed, bytes) and sum(len(p.items) for p in parallel.unpack(packed)) == 3 * len(TOPICS)
+
+
+def test_the_pool_spools_its_results_privately_and_leaves_nothing_behind(settings: Settings, on_the_pool: None):
+    jobs = _jobs(settings)
+    with FeedParserPool(workers=2) as pool:
+        collect = pool.submit(jobs)
+        spool = Path(pool._spool)
+        assert spool.is_dir() and oct(spool.stat().st_mode & 0o777) == "0o700"  # mkdtemp: this user's only
+        assert sum(len(p.items) for p in collect()) == 3 * len(TOPICS)
+        assert list(spool.iterdir()) == []  # each result's file is removed once read
+        pool.submit(jobs)  # never collected, as when a run fails: the folder goes with the pool
+        niceness = pool._pool.submit(os.nice, 0).result()
+    assert not spool.exists()
+    assert niceness >= min(19, os.nice(0) + parallel.PARSER_NICENESS)  # the parsers give way to the main process
 
 
 def test_chunks_parsed_while_the_previous_commits_load_every_item_once(settings: Settings, on_the_pool: None):
