@@ -30,7 +30,7 @@ from pipeline.story_pairs import (
     MISSING_COSINE,
     PairModel,
     get_pair_model,
-    page_kind,
+    lowered_page_kind,
     title_entities,
     weighted_jaccard,
 )
@@ -79,12 +79,13 @@ _MAX_GAP_MICROS = STORY_MAX_GAP // timedelta(microseconds=1)  # the gap as the s
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SERIES = re.compile(
     r"\b(live updates?|live blog|as it happened|transcript|recap|takeaways|what we know|what to know|"
-    r"morning briefing|evening briefing|newsletter|game analysis|stock market today|markets? wrap|watch live)\b",
-    re.I)
+    r"morning briefing|evening briefing|newsletter|game analysis|stock market today|markets? wrap|watch live)\b")
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _ORDINAL = re.compile(
     rf"\b{_MONTH}\s+(\d{{1,2}})\b|\b(\d{{1,2}})\s+{_MONTH}\b|"
-    r"\b(?:game|day|week|round|stage|episode|part|season|no\.?|vol\.?|number|match)\s+(\d+)\b", re.I)
+    r"\b(?:game|day|week|round|stage|episode|part|season|no\.?|vol\.?|number|match)\s+(\d+)\b")
+# _SERIES and _ORDINAL (and the page kinds) read the lower-cased title: a case-blind search of an alternation costs
+# twice as much
 _NUMBER = re.compile(r"\d+(?:[.:,]\d+)*")
 _WORDFREQ_LANGUAGES = {"en", "fr", "de", "es", "it", "pl", "uk", "ru", "nl", "pt", "sv", "fi", "da", "nb", "cs"}
 _STEMMERS = {"en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "ru": "russian",
@@ -298,12 +299,13 @@ def story_doc(article_id: str, title: str, text: str, seen_at: datetime, languag
     tokens = _merged(title_tokens, text_tokens)
     entities = named_entities(f"{title} {text}", language)
     key = title_key(title)
+    lowered = title.lower()
     return StoryDoc(
         article_id=article_id, story_id=story_id or article_id, seen_at=seen_at, title_key=key,
         tokens=tokens, text_tokens=text_tokens, shingles=_shingles(tokens, entities, key),
-        ordinals=frozenset(g for m in _ORDINAL.finditer(title) for g in m.groups() if g),
-        numbers=frozenset(_NUMBER.findall(text)), series=bool(_SERIES.search(title)),
-        title_tokens=title_tokens, entities=entities, page_kind=page_kind(title),
+        ordinals=frozenset(g for m in _ORDINAL.finditer(lowered) for g in m.groups() if g),
+        numbers=frozenset(_NUMBER.findall(text)), series=bool(_SERIES.search(lowered)),
+        title_tokens=title_tokens, entities=entities, page_kind=lowered_page_kind(lowered),
         site=site, language=declared, title_numbers=frozenset(_NUMBER.findall(title)),
         vector=story_vectors([(title, text)])[0] if vector is None else vector,
     )
