@@ -153,20 +153,28 @@ def _few_collections() -> Iterator[None]:
 # the main process had committed the current one and then sat idle (2 cores, 100k bench items: ~1 core-second
 # per chunk); with two they always have work while the run lasts. Memory: one more chunk's items in flight.
 PARSE_AHEAD = 2
-# The run's last full chunk is committed in this many pieces: nothing is left to parse while the last piece
-# commits, so one core idles for that long (a whole 20,000-item chunk was ~6 s of the bench's 50)
+# The run's last full chunk is committed in this many pieces, each half the one before (the last two equal): nothing
+# is left to parse while the last piece commits, so one core idles for that long (a whole 20,000-item chunk was ~6 s
+# of the bench's 50); halving keeps the last piece small without adding pieces, each of which has a fixed cost
 TAIL_PIECES = 4
 
 
 def chunk_plan(jobs: list[ParseJob], size: int) -> list[list[ParseJob]]:
-    """``jobs`` in chunks of ``size`` bodies, the last full chunk's worth cut into ``TAIL_PIECES`` smaller ones
-    (a run of one chunk stays one chunk: one transaction)."""
+    """``jobs`` in chunks of ``size`` bodies, the last full chunk's worth cut into ``TAIL_PIECES`` smaller ones of
+    1/2, 1/4, ... of it (a run of one chunk stays one chunk: one transaction)."""
     if len(jobs) <= size:
         return [jobs]
     head = len(jobs) - size
-    piece = max(1, -(-size // TAIL_PIECES))
-    return ([jobs[start:min(start + size, head)] for start in range(0, head, size)]
-            + [jobs[start:start + piece] for start in range(head, len(jobs), piece)])
+    plan = [jobs[start:min(start + size, head)] for start in range(0, head, size)]
+    start = head
+    for _ in range(TAIL_PIECES - 1):
+        if start >= len(jobs) - 1:
+            break
+        end = start + max(1, (len(jobs) - start) // 2)
+        plan.append(jobs[start:end])
+        start = end
+    plan.append(jobs[start:])
+    return plan
 
 
 def _commit_chunks(wh: Warehouse, settings: Settings, jobs: list[ParseJob], extra_items: list[Item],

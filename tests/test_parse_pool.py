@@ -116,8 +116,9 @@ def test_chunks_parsed_while_the_previous_commits_load_every_item_once(settings:
 
 
 @pytest.mark.parametrize(("bodies", "size", "sizes"), [
-    (10, 4, [4, 2, 1, 1, 1, 1]), (16, 8, [8, 2, 2, 2, 2]), (1000, 400, [400, 200, 100, 100, 100, 100]),
-    (4, 4, [4]), (0, 4, [0]), (3, 1, [1, 1, 1]),
+    (10, 4, [4, 2, 2, 1, 1]), (16, 8, [8, 4, 2, 1, 1]), (1000, 400, [400, 200, 200, 100, 50, 50]),
+    (2000, 400, [400, 400, 400, 400, 200, 100, 50, 50]), (4, 4, [4]), (0, 4, [0]), (3, 1, [1, 1, 1]),
+    (5, 2, [2, 1, 1, 1]),
 ])
 def test_a_run_is_chunked_with_its_last_chunk_in_pieces(bodies: int, size: int, sizes: list[int]):
     jobs = list(range(bodies))
