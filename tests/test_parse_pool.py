@@ -4,6 +4,7 @@ loaded once, as when the bodies are parsed in-process."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import pickle
 from datetime import UTC, datetime
@@ -98,8 +99,10 @@ def test_the_pool_spools_its_results_privately_and_leaves_nothing_behind(setting
         assert list(spool.iterdir()) == []  # each result's file is removed once read
         pool.submit(jobs)  # never collected, as when a run fails: the folder goes with the pool
         niceness = pool._pool.submit(os.nice, 0).result()
+        young_threshold = pool._pool.submit(gc.get_threshold).result()[0]
     assert not spool.exists()
     assert niceness >= min(19, os.nice(0) + parallel.PARSER_NICENESS)  # the parsers give way to the main process
+    assert young_threshold >= parallel.BULK_GC_THRESHOLD > gc.get_threshold()[0]  # and collect garbage in bulk
 
 
 def test_chunks_parsed_while_the_previous_commits_load_every_item_once(settings: Settings, on_the_pool: None):

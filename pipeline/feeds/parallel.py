@@ -4,6 +4,7 @@ batches are spread over a process pool; small ones are parsed in-process (no poo
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import shutil
@@ -34,12 +35,19 @@ _PACK = msgspec.msgpack.Encoder()
 # Workers yield the CPU to the run's main process, which assigns stories one item after another and so is the run's
 # critical path; the parsers use whatever it leaves (100k bench items, three runs each: see the README)
 PARSER_NICENESS = 10
+# Allocations between wake-ups of the cyclic garbage collector, in bulk work (Python's default is 700). Parsing,
+# story features and classification allocate millions of small acyclic objects, which reference counting frees;
+# at the default each wake-up of an older generation walks a heap that holds the model and the word memos. A
+# worker's CPU per 100k bench items (30k measured in one process): 45.6-48.6 core-seconds at the default,
+# 39.3-40.5 at this (story features 12 -> 7.3)
+BULK_GC_THRESHOLD = 70_000
 _UNPACK = msgspec.msgpack.Decoder(list[ParsedFeed])
 
 
 def _start_worker(parent_pid: int) -> None:
     """Worker initializer: end this worker within a second of the run that started it dying (a SIGKILLed
-    ingest must not leave parsers running for a minute), and give way to the main process."""
+    ingest must not leave parsers running for a minute), give way to the main process and collect cyclic garbage
+    as rarely as the main process does during a run."""
     def watch() -> None:
         while True:
             time.sleep(PARENT_CHECK_S)
@@ -51,6 +59,8 @@ def _start_worker(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
     with contextlib.suppress(OSError):
         os.nice(PARSER_NICENESS)
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], BULK_GC_THRESHOLD), *threshold[1:])
 
 
 @dataclass(frozen=True, slots=True)
