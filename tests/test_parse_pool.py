@@ -7,6 +7,7 @@ import dataclasses
 import gc
 import os
 import pickle
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -103,6 +104,18 @@ def test_the_pool_spools_its_results_privately_and_leaves_nothing_behind(setting
     assert not spool.exists()
     assert niceness >= min(19, os.nice(0) + parallel.PARSER_NICENESS)  # the parsers give way to the main process
     assert young_threshold >= parallel.BULK_GC_THRESHOLD > gc.get_threshold()[0]  # and collect garbage in bulk
+
+
+def test_the_spool_leaves_a_small_or_missing_shared_memory_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(parallel, "SPOOL_MIN_FREE_SHM", 0)
+    roomy = Path(parallel._spool_folder(shared_memory=tmp_path))
+    assert roomy.parent == tmp_path
+    monkeypatch.setattr(parallel, "SPOOL_MIN_FREE_SHM", 1 << 62)  # more than any disk holds
+    small = Path(parallel._spool_folder(shared_memory=tmp_path))
+    missing = Path(parallel._spool_folder(shared_memory=tmp_path / "absent"))
+    assert small.parent == missing.parent == Path(tempfile.gettempdir())
+    for folder in (roomy, small, missing):
+        folder.rmdir()
 
 
 def test_chunks_parsed_while_the_previous_commits_load_every_item_once(settings: Settings, on_the_pool: None):

@@ -142,12 +142,20 @@ def unpack(result: Packed) -> list[ParsedFeed]:
     return _UNPACK.decode(result) if isinstance(result, bytes) else result
 
 
-def _spool_folder() -> str:
-    """A private folder for the workers' results: in shared memory where the system has it (nothing reaches a
-    disk), else under the temporary directory."""
-    shared_memory = Path("/dev/shm")
-    parent = str(shared_memory) if shared_memory.is_dir() and os.access(shared_memory, os.W_OK) else None
-    return tempfile.mkdtemp(prefix="newswatch-parse-", dir=parent)
+# Shared memory holds the spool only with this much free: a container's /dev/shm is often 64 MB, and PostgreSQL
+# (the cluster profile) keeps its own segments there; two chunks of results in flight are ~80 MB
+SPOOL_MIN_FREE_SHM = 1 << 30
+
+
+def _spool_folder(shared_memory: Path = Path("/dev/shm")) -> str:
+    """A private folder for the workers' results: in shared memory where the system has it with room to spare
+    (nothing reaches a disk), else under the temporary directory (files read within seconds rarely leave the
+    page cache either)."""
+    roomy = False
+    with contextlib.suppress(OSError):
+        roomy = (shared_memory.is_dir() and os.access(shared_memory, os.W_OK)
+                 and shutil.disk_usage(shared_memory).free >= SPOOL_MIN_FREE_SHM)
+    return tempfile.mkdtemp(prefix="newswatch-parse-", dir=str(shared_memory) if roomy else None)
 
 
 def _parse_body(job: ParseJob) -> ParsedFeed:
