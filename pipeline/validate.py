@@ -8,6 +8,7 @@ one batch (GX is imported once per process); error rates are then judged per sou
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -121,10 +122,23 @@ def _gx() -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    _thread_only_progress_lock()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     asset = context.data_sources.add_pandas("newswatch").add_dataframe_asset("items")
     return gx, asset.add_batch_definition_whole_dataframe("batch")
+
+
+def _thread_only_progress_lock() -> None:
+    """Give tqdm a lock of this process's own. GX opens a (disabled) tqdm bar for every validation, and tqdm's
+    default lock includes a multiprocessing semaphore that every process forked after its creation shares: a
+    forked run SIGKILLed inside a validation left it held, and its parent and every later fork waited forever
+    (the kill test, which forks its runs, showed it). Progress bars are off, so a thread lock is all it needs."""
+    import tqdm.auto
+    import tqdm.std
+
+    for bar_class in {tqdm.std.tqdm, tqdm.auto.tqdm}:
+        bar_class.set_lock(threading.RLock())
 
 
 def prepare() -> None:

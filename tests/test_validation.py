@@ -4,6 +4,8 @@ the item and the reasons; every item is accounted for; a bad batch is quarantine
 from __future__ import annotations
 
 import json
+import os
+import signal
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,6 +81,26 @@ def test_relevance_expectations(expectation):
     report = validate_items([good, bad], {good.article_id: GOOD, bad.article_id: BAD_RELEVANCE[expectation]}, NOW)
     assert 0 not in report.failures
     assert [f.expectation for f in report.errors(1)] == [expectation]
+
+
+def test_a_forked_run_killed_inside_a_validation_cannot_wedge_the_others():
+    """GX opens a tqdm bar in every validation. tqdm's default lock included a semaphore shared with every forked
+    process; a fork SIGKILLed while holding it left this process waiting forever at its next validation."""
+    from great_expectations.validator import validation_graph
+
+    first = make_item(1)
+    validate_items([first], {first.article_id: GOOD}, NOW)  # GX imported and its bars' lock made, as in a run
+    pid = os.fork()
+    if pid == 0:  # the child dies holding the lock, as a run killed mid-validation does
+        validation_graph.tqdm.get_lock().acquire()
+        os.kill(os.getpid(), signal.SIGKILL)
+    os.waitpid(pid, 0)
+    lock = validation_graph.tqdm.get_lock()
+    assert lock.acquire(timeout=5), "the killed child's hold on the progress-bar lock reached this process"
+    lock.release()
+    second = make_item(2)
+    report = validate_items([second], {second.article_id: GOOD}, NOW)  # and validation runs on
+    assert report.rows_checked == 1 and not report.errors(0)
 
 
 def test_ids_unique_in_batch():
