@@ -26,7 +26,7 @@ from pipeline.chunk import process_chunk
 from pipeline.feeds.config import FeedConfig, FeedListError, load_feed_list
 from pipeline.feeds.health import PollRecord, due_feeds, load_states, record_polls, register_feeds
 from pipeline.feeds.landing import landed_refs
-from pipeline.feeds.parallel import BULK_GC_THRESHOLD, FeedParserPool, ParseJob
+from pipeline.feeds.parallel import FeedParserPool, ParseJob, collect_garbage_in_bulk
 from pipeline.feeds.parse import ParsedFeed
 from pipeline.feeds.poll import FeedState, PollOutcome, poll_feeds
 from pipeline.models import IngestSummary, Item
@@ -141,8 +141,7 @@ def _few_collections() -> Iterator[None]:
     millions of small acyclic objects (tokens, features, story documents); at Python's default threshold each
     wake-up of the oldest generation walks the whole growing heap: on the bench at 40k items, classify took
     1.5x as long. Reference counting still frees everything acyclic at once."""
-    threshold = gc.get_threshold()
-    gc.set_threshold(max(threshold[0], BULK_GC_THRESHOLD), *threshold[1:])
+    threshold = collect_garbage_in_bulk()
     try:
         yield
     finally:

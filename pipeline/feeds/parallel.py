@@ -59,8 +59,15 @@ def _start_worker(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
     with contextlib.suppress(OSError):
         os.nice(PARSER_NICENESS)
+    collect_garbage_in_bulk()
+
+
+def collect_garbage_in_bulk() -> tuple[int, int, int]:
+    """Let the cyclic garbage collector wake only every ``BULK_GC_THRESHOLD`` allocations; returns the thresholds
+    it had, to restore."""
     threshold = gc.get_threshold()
     gc.set_threshold(max(threshold[0], BULK_GC_THRESHOLD), *threshold[1:])
+    return threshold
 
 
 @dataclass(frozen=True, slots=True)

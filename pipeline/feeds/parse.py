@@ -222,13 +222,12 @@ def parse_feed(body: bytes, headers: dict[str, str], *, source_id: str, source_n
     try:
         with _flat_copies():
             parsed = feedparser.parse(body, response_headers=headers, **_FEEDPARSER_OPTIONS)
-        repaired_note = None
-        if parsed.get("bozo") and not parsed.entries:
-            with _flat_copies():
+            repaired_note = None
+            if parsed.get("bozo") and not parsed.entries:
                 second = feedparser.parse(repair_markup(body), response_headers=headers, **_FEEDPARSER_OPTIONS)
-            if second.entries:
-                repaired_note = f"recovered malformed XML ({type(parsed.bozo_exception).__name__})"
-                parsed = second
+                if second.entries:
+                    repaired_note = f"recovered malformed XML ({type(parsed.bozo_exception).__name__})"
+                    parsed = second
     except Exception as exc:  # feedparser is meant not to raise; a crash is still one feed's error
         return ParsedFeed(error=f"parser crashed: {type(exc).__name__}: {exc}")
     result = ParsedFeed(title=html_to_text(parsed.feed.get("title", "")) or None)
