@@ -54,7 +54,7 @@ def item_story_docs(items: Sequence[Item], now: datetime) -> list[StoryDoc]:
     for item in items:
         seen_at = item.published_at or now
         if item.story_features is not None:
-            docs.append(StoryDoc.from_features(item.article_id, item.article_id, seen_at, item.story_features))
+            docs.append(StoryDoc.from_packed(item.article_id, item.article_id, seen_at, item.story_features))
         else:
             docs.append(story_doc(item.article_id, item.title, item.summary or item.body, seen_at, item.language,
                                   site=site_of(item.canonical_url or item.url), vector=next(vectors)))

@@ -13,7 +13,7 @@ from pipeline.importance import ImportanceWeights
 from pipeline.models import Item, Relevance, evidence_json
 from pipeline.normalize import title_key
 from pipeline.store import Warehouse
-from pipeline.store.stories import Signature
+from pipeline.store.stories import NewSignatures
 from pipeline.stories import WINDOW, StoryDoc, StoryIndex
 from pipeline.timing import timed
 
@@ -155,9 +155,9 @@ def load_items(wh: Warehouse, items: list[Item], relevance: dict[str, Relevance]
             wh.articles.add_revisions(revisions)
             # the parse workers' features as they sent them (the same as the document's own, without re-encoding);
             # ``docs`` are ``new_items``' documents, in order
-            wh.stories.save_signatures([
-                Signature(d.article_id, d.story_id, d.seen_at, i.story_features or d.to_features())
-                for i, d in zip(new_items, docs, strict=True)])
+            wh.stories.save_signatures(NewSignatures(
+                [d.article_id for d in docs], [d.story_id for d in docs], [d.seen_at for d in docs],
+                [i.story_features or d.packed_features() for i, d in zip(new_items, docs, strict=True)]))
             result.stories = sorted(touched)
             wh.stories.refresh(result.stories, (weights or ImportanceWeights()).stored_sql("a"))
     return result

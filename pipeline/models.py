@@ -36,7 +36,8 @@ class Item:
     language: str | None = None
     flags: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
-    story_features: dict[str, Any] | None = None  # precomputed by the parse workers (see stories.story_doc)
+    # precomputed by the parse workers: ``StoryDoc.packed_features``, stored as the article's signature unchanged
+    story_features: bytes | None = None
     relevance: Relevance | None = None  # the classifier's verdict, when the parse workers computed it
 
 

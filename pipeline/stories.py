@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 
+import msgspec
 import numpy as np
 
 from pipeline import story_kernel
@@ -217,6 +218,14 @@ class StoryDoc:
                 "entities": sorted(self.entities), "page_kind": self.page_kind, "site": self.site,
                 "language": self.language, "title_numbers": sorted(self.title_numbers), "vector": self.vector}
 
+    def packed_features(self) -> bytes:
+        """``to_features`` as MessagePack: what the parse workers send and the load stores unchanged."""
+        return _PACK_FEATURES.encode(self.to_features())
+
+    @classmethod
+    def from_packed(cls, article_id: str, story_id: str, seen_at: datetime, packed: bytes) -> StoryDoc:
+        return cls.from_features(article_id, story_id, seen_at, msgspec.msgpack.decode(packed))
+
     @classmethod
     def from_features(cls, article_id: str, story_id: str, seen_at: datetime, data: dict[str, Any]) -> StoryDoc:
         """The document from ``to_features``, or from a signature stored before it (which also holds the
@@ -237,6 +246,9 @@ class StoryDoc:
                    page_kind=data.get("page_kind", ""), site=data.get("site", ""),
                    language=data.get("language", ""), title_numbers=frozenset(data.get("title_numbers", ())),
                    vector=base64.b64decode(vector) if isinstance(vector, str) else bytes(vector))
+
+
+_PACK_FEATURES = msgspec.msgpack.Encoder()
 
 
 def _shingles(tokens: dict[str, float], entities: frozenset[str], key: str) -> list[str]:

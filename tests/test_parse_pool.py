@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import msgspec
 import pytest
 
 from pipeline.feeds import parallel
@@ -202,4 +203,5 @@ def test_a_batch_crosses_from_a_worker_as_messagepack_with_every_field(settings:
            [[dataclasses.asdict(i) for i in p.items] for p in direct]
     item = crossed[0].items[0]
     assert item.published_at == datetime(2026, 3, 4, 7, 30, tzinfo=UTC) and item.tags == ["defence", "baltics"]
-    assert isinstance(item.relevance, Relevance) and item.story_features and item.story_features["vector"]
+    assert isinstance(item.relevance, Relevance) and item.story_features
+    assert msgspec.msgpack.decode(item.story_features)["vector"]

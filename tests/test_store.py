@@ -96,9 +96,10 @@ def test_story_features_stored_as_json_before_migration_009_read_back_after_it(t
     """A warehouse from before the packed signatures: its JSON rows survive the migration and read back alongside
     the MessagePack rows written after it."""
     import duckdb
+    import msgspec
 
     from pipeline.store.connection import MIGRATIONS_DIR
-    from pipeline.store.stories import Signature, StoryStore
+    from pipeline.store.stories import NewSignatures, StoryStore
 
     db = tmp_path / "old.duckdb"
     seen = datetime(2026, 1, 5, 12, tzinfo=UTC)
@@ -115,7 +116,7 @@ def test_story_features_stored_as_json_before_migration_009_read_back_after_it(t
     new_features = {"title_key": "drones over base", "tokens": {"drone": 1.0}, "vector": "AAE="}
     with connect(db) as migrated:
         stories = StoryStore(migrated)
-        stories.save_signatures([Signature("new", "story-2", seen, new_features)])
+        stories.save_signatures(NewSignatures(["new"], ["story-2"], [seen], [msgspec.msgpack.encode(new_features)]))
         read = stories.signatures_between(seen - timedelta(days=1), seen + timedelta(days=1))
         kind = migrated.execute("SELECT data_type FROM information_schema.columns WHERE table_name = "
                                 "'story_signatures' AND column_name = 'features'").fetchall()[0][0]

@@ -182,8 +182,7 @@ def test_story_vectors_survive_the_signature_and_score_paraphrases_above_unrelat
                "Flights were suspended overnight as unknown drones circled above the air base in Aalborg.", 2),
         record(3, "Bakery chain opens ten new shops in the north",
                "The family firm plans ten new outlets selling bread and pastries by the summer.", 3)])], T0)
-    restored = StoryDoc.from_features("x", "x", T0, msgspec.msgpack.decode(msgspec.msgpack.encode(
-        docs[0].to_features())))
+    restored = StoryDoc.from_packed("x", "x", T0, docs[0].packed_features())
     assert restored.vector == docs[0].vector and len(restored.vector) == 128
     paraphrase = pair_features(docs[0], docs[1])[FEATURES.index("embedding_cosine")]
     unrelated = pair_features(docs[0], docs[2])[FEATURES.index("embedding_cosine")]

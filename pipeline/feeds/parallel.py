@@ -97,7 +97,7 @@ def parse_jobs(jobs: Sequence[ParseJob], classify_with: ClassifierFiles | None =
         return parsed
     # the features kept (``StoryDoc.to_features``) do not depend on the stand-in time for a missing publication time
     for item, doc in zip(items, item_story_docs(items, jobs[0].fetched_at), strict=True):
-        item.story_features = doc.to_features()
+        item.story_features = doc.packed_features()
     if classify_with is not None:
         from pipeline.classify.classifier import get_classifier
 

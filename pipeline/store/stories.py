@@ -22,6 +22,15 @@ class Signature:
     features: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class NewSignatures:
+    """New articles' story features as columns; ``features``: ``StoryDoc.packed_features`` of each."""
+    article_ids: list[str]
+    story_ids: list[str]
+    seen_at: list[datetime]
+    features: list[bytes]
+
+
 # filed under the first topic of its most relevant article (the topic its evidence weighs most); over members ``a``
 PRIMARY_TOPIC_SQL = ("arg_max(a.topics[1], (a.relevance_label, a.relevance_score, -epoch(a.ingested_at))) "
                      "FILTER (WHERE len(a.topics) > 0)")
@@ -48,15 +57,13 @@ class StoryStore:
             "WHERE seen_at BETWEEN ? AND ? ORDER BY seen_at, article_id", [start, end]).fetchall()
         return [Signature(r[0], r[1], r[2], decode_features(r[3])) for r in rows]
 
-    def save_signatures(self, signatures: list[Signature]) -> None:
-        """The story features of new articles (one each)."""
-        if not signatures:
+    def save_signatures(self, new: NewSignatures) -> None:
+        """The story features of new articles (one each), stored as the parse workers packed them."""
+        if not new.article_ids:
             return
-        encode = msgspec.msgpack.encode
         self._con.register("new_signatures", pa.table({
-            "article_id": [s.article_id for s in signatures], "story_id": [s.story_id for s in signatures],
-            "seen_at": utc_timestamps([s.seen_at for s in signatures]),
-            "features": pa.array([encode(s.features) for s in signatures], pa.binary())}))
+            "article_id": new.article_ids, "story_id": new.story_ids, "seen_at": utc_timestamps(new.seen_at),
+            "features": pa.array(new.features, pa.binary())}))
         try:
             # an insert, not a merge: a signature is written with its article, in the same transaction, and
             # articles are never deleted, so a new article has none yet (a merge read the whole table per chunk)
