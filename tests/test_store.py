@@ -20,7 +20,7 @@ import pipeline.chunk
 from pipeline.cli import main
 from pipeline.ingest import run_ingest
 from pipeline.settings import get_settings
-from pipeline.store.arrow_columns import UTC_MICROS, utc_timestamps
+from pipeline.store.arrow_columns import UTC_MICROS, binary_column, utc_timestamps
 from pipeline.store.connection import connect
 
 HOLD = textwrap.dedent("""
@@ -159,3 +159,42 @@ def test_utc_timestamps_match_arrows_own_conversion_for_aware_naive_and_missing_
     naive = [datetime(2026, 3, 1, 12, 0), aware[0]]  # a naive time is read as UTC, as Arrow reads it
     assert utc_timestamps(naive).to_pylist()[0] == datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     assert len(utc_timestamps([])) == 0
+
+
+def test_binary_column_holds_the_bytes_given_empty_ones_and_none_at_all() -> None:
+    values = [b"\x81\xa1a\x01", b"", bytes(range(256)) * 40, "żółw".encode()]
+    column = binary_column(values)
+    assert column.type == pa.large_binary() and column.null_count == 0
+    assert column.to_pylist() == values
+    assert binary_column([]).to_pylist() == []
+
+
+def test_revisions_and_signatures_keep_their_rows_when_their_keys_are_dropped(tmp_path: Path):
+    """Migration 010 rebuilds both tables without primary keys; what they held stays, and an article's history
+    reads back in order."""
+    import duckdb
+
+    from pipeline.store.connection import MIGRATIONS_DIR
+
+    db = tmp_path / "keyed.duckdb"
+    seen = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+                "applied_at TIMESTAMPTZ NOT NULL)")
+    for path in sorted(MIGRATIONS_DIR.glob("00[1-9]_*.sql")):
+        con.execute(path.read_text(encoding="utf-8"))
+        con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [int(path.name[:3]), path.stem[4:]])
+    con.execute("INSERT INTO article_revisions VALUES ('a1', 2, 'Edited', 's2', 'h2', ?, 'r2'), "
+                "('a1', 1, 'First', 's1', 'h1', ?, 'r1')", [seen + timedelta(hours=1), seen])
+    con.execute("INSERT INTO story_signatures VALUES ('a1', 'story-1', ?, '\\x81\\xA1a\\x01'::BLOB)", [seen])
+    con.close()
+
+    with connect(db) as migrated:
+        history = migrated.execute("SELECT revision, title, run_id FROM article_revisions WHERE article_id = 'a1' "
+                                   "ORDER BY revision").fetchall()
+        signatures = migrated.execute("SELECT article_id, story_id, features FROM story_signatures").fetchall()
+        keys = migrated.execute("SELECT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+                                "AND table_name IN ('article_revisions', 'story_signatures', 'articles')").fetchall()
+    assert history == [(1, "First", "r1"), (2, "Edited", "r2")]
+    assert signatures == [("a1", "story-1", b"\x81\xa1a\x01")]
+    assert keys == [("articles",)]

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 
-from pipeline.store.arrow_columns import utc_timestamps
+from pipeline.store.arrow_columns import binary_column, utc_timestamps
 from pipeline.store.connection import Connection
 
 
@@ -63,7 +63,7 @@ class StoryStore:
             return
         self._con.register("new_signatures", pa.table({
             "article_id": new.article_ids, "story_id": new.story_ids, "seen_at": utc_timestamps(new.seen_at),
-            "features": pa.array(new.features, pa.binary())}))
+            "features": binary_column(new.features)}))
         try:
             # an insert, not a merge: a signature is written with its article, in the same transaction, and
             # articles are never deleted, so a new article has none yet (a merge read the whole table per chunk)
