@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
+
 from pipeline.dedup import Assignment, SameArticleIndex, assign_stories
 from pipeline.importance import ImportanceWeights
 from pipeline.models import Item, Relevance, evidence_json
 from pipeline.normalize import title_key
 from pipeline.store import Warehouse
+from pipeline.store.arrow_columns import constant_timestamps
 from pipeline.store.stories import NewSignatures
 from pipeline.stories import WINDOW, StoryDoc, StoryIndex
 from pipeline.timing import timed
@@ -32,7 +35,8 @@ class LoadResult:
 
 
 def article_columns(items: list[Item], relevance: dict[str, Relevance], assignments: dict[str, Assignment],
-                    run_id: str, now: datetime, title_keys: dict[str, str] | None = None) -> dict[str, list[Any]]:
+                    run_id: str, now: datetime, title_keys: dict[str, str] | None = None,
+                    ) -> dict[str, list[Any] | pa.Array]:
     """New articles as columns (ARTICLE_SCHEMA's, revision 1), built a column at a time: the load
     inserts them from one Arrow table, and a row dict per article cost as much as the insert itself.
     ``title_keys``: article id -> its normalised title where already computed (story features hold it)."""
@@ -40,6 +44,7 @@ def article_columns(items: list[Item], relevance: dict[str, Relevance], assignme
     placed = [assignments[i.article_id] for i in items]
     count = len(items)
     keys = title_keys or {}
+    loaded_at = constant_timestamps(now, count)
     return {
         "article_id": [i.article_id for i in items], "source_kind": [i.source_kind for i in items],
         "source_id": [i.source_id for i in items], "source_name": [i.source_name for i in items],
@@ -49,7 +54,7 @@ def article_columns(items: list[Item], relevance: dict[str, Relevance], assignme
         "body": [i.body for i in items], "author": [i.author for i in items], "tags": [i.tags for i in items],
         "published_at": [i.published_at for i in items],
         "published_precision": [i.published_precision for i in items],
-        "updated_at": [i.updated_at for i in items], "ingested_at": [now] * count, "last_seen_at": [now] * count,
+        "updated_at": [i.updated_at for i in items], "ingested_at": loaded_at, "last_seen_at": loaded_at,
         "first_run_id": [run_id] * count, "language": [i.language for i in items],
         "content_hash": [i.content_hash for i in items],
         "title_key": [keys.get(i.article_id) or title_key(i.title) for i in items],
@@ -71,7 +76,8 @@ def _revised(item: Item, relevance: Relevance, revision: int, now: datetime) -> 
     """An edited item's columns as a new revision (``ArticleStore.revise`` keeps the revisable ones)."""
     columns = article_columns([item], {item.article_id: relevance},
                               {item.article_id: Assignment("", None, "revised")}, "", now)
-    return {key: values[0] for key, values in columns.items()} | {"revision": revision}
+    return {key: values[0].as_py() if isinstance(values, pa.Array) else values[0]
+            for key, values in columns.items()} | {"revision": revision}
 
 
 def extend_story_index(wh: Warehouse, index: StoryIndex, items: list[Item], now: datetime) -> None:

@@ -113,3 +113,22 @@ def test_a_run_with_nothing_new_neither_classifies_nor_validates(settings):
     first, second = run(), run()
     assert first["exit"] == 0 and first["loaded"] == 5 and first["gx"] and first["embedding"]
     assert second == {"exit": 0, "loaded": 0, "duplicates": 5, "gx": False, "embedding": False}
+
+
+def test_a_story_born_in_one_load_and_joined_in_the_next_keeps_one_up_to_date_row(settings):
+    """A new story's row is inserted; when a later load adds a member its row is replaced, never doubled."""
+    scorer = get_scorer()
+    first_item = load_seeds(settings.seeds_dir)[0]
+    syndicated = replace(first_item, article_id="syndicated-copy", source_id="feed:other", source_name="Other",
+                         url="https://other.example/copy", canonical_url="https://other.example/copy")
+    now = datetime.now(UTC)
+    relevance = {i.article_id: scorer.score(i.title, i.body) for i in (first_item, syndicated)}
+    with connect(settings.db) as con:
+        wh = Warehouse(con, settings.db)
+        load_items(wh, [first_item], relevance, "run-1", now)
+        born = con.execute("SELECT story_id, member_count, outlets FROM stories").fetchall()
+        second = load_items(wh, [syndicated], relevance, "run-2", now)
+        grown = con.execute("SELECT story_id, member_count, outlets FROM stories").fetchall()
+    assert born == [(first_item.article_id, 1, [first_item.source_name])]
+    assert second.duplicates == ["syndicated-copy"]
+    assert grown == [(first_item.article_id, 2, sorted([first_item.source_name, "Other"]))]

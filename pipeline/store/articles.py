@@ -108,12 +108,12 @@ class ArticleStore:
             self._con.unregister("probe")
         return [KnownArticle(*row[:4]) for row in rows]
 
-    def insert_new(self, columns: dict[str, list[Any]]) -> None:
-        """New articles given as columns (every column of ARTICLE_SCHEMA) and their first revisions, each one
-        set-based insert from the same Arrow table."""
+    def insert_new(self, columns: dict[str, list[Any] | pa.Array]) -> None:
+        """New articles given as columns (every column of ARTICLE_SCHEMA, as Python lists or Arrow arrays) and
+        their first revisions, each one set-based insert from the same Arrow table."""
         if not columns["article_id"]:
             return
-        arrays = {name: utc_timestamps(values) if name in _TIMESTAMP_COLUMNS else values
+        arrays = {name: utc_timestamps(values) if name in _TIMESTAMP_COLUMNS and isinstance(values, list) else values
                   for name, values in columns.items()}
         self._con.register("new_articles", pa.Table.from_pydict(arrays, schema=ARTICLE_SCHEMA))
         try:
