@@ -67,6 +67,8 @@ def test_a_crowded_bucket_is_walked_from_its_newest_documents_up_to_the_cap():
         lsh.insert(key, shared, 3)
     lsh.insert(40, shared, 2)  # another day: its own bucket, walked separately
     assert sorted(lsh.best(shared, 3, 1, [], 100, 0, 100, 5)) == [35, 36, 37, 38, 39, 40]
+    assert sorted(lsh.best(shared, 3, 1, [], 100, 0, 100, 1)) == [39, 40]  # each bucket's newest only
+    assert lsh.best(shared, 3, 1, [], 100, 0, 100, 0) == []
     assert sorted(lsh.best(shared, 3, 1, [], 100, 0, 100, ALL)) == list(range(41))
     assert sorted(lsh.best(shared, 3, 1, [7], 100, 0, 100, 5)) == [7, 35, 36, 37, 38, 39, 40]  # other routes stay
 
