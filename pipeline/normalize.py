@@ -74,6 +74,13 @@ def html_to_text(html: str | None) -> str:
     return clean_text(root.text(deep=True, separator=""))
 
 
+# a URL that w3lib's canonical form leaves as it is: http(s), an ASCII host of letters, digits, dots and hyphens,
+# an optional port, a path of characters that need no percent-encoding and no dot segment ("/./", "/../"), and no
+# query, fragment, ";" or "%". Most article links are like this, and w3lib's parse and re-encoding cost ~20 µs a
+# link (a test holds both routes equal on the feed corpus and on generated links)
+_PLAIN_URL = re.compile(r"(?!.*/\.)(?i:https?)://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9\-._~!$&'()*+,/:=@]*)?")
+
+
 def canonical_url(url: str | None) -> str | None:
     """Stable form of an article URL: w3lib's canonical encoding and query order, without tracking parameters
     or fragment; then the news-specific rules w3lib leaves alone: https, lower-case host without "www.", no
@@ -85,8 +92,10 @@ def canonical_url(url: str | None) -> str | None:
         parts = urlsplit(url)
         if parts.scheme.lower() not in {"http", "https"}:
             return url
-        tracking = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True) if _TRACKING_PARAMS.match(name)]
-        parts = urlsplit(canonicalize_url(url_query_cleaner(url, tracking, remove=True) if tracking else url))
+        if not _PLAIN_URL.fullmatch(url):
+            tracking = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True)
+                        if _TRACKING_PARAMS.match(name)]
+            parts = urlsplit(canonicalize_url(url_query_cleaner(url, tracking, remove=True) if tracking else url))
         port = parts.port if parts.port and parts.port not in {80, 443} else None
     except ValueError:  # an unparseable host or port: keep what the feed gave
         return url

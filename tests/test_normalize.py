@@ -1,3 +1,7 @@
+import random
+import re
+from pathlib import Path
+
 import pytest
 
 from pipeline.normalize import canonical_url, content_hash, derive_title, html_to_text, title_key
@@ -50,3 +54,40 @@ def test_text_without_markup_decodes_references_as_the_html_parser_does(text):
 def test_html_to_text_puts_every_block_on_its_own_line():
     html = "<h2>Summit</h2><p>Allies met.</p><ul><li>air defence</li><li>drones</li></ul><div>End<br>now</div>"
     assert html_to_text(html).split("\n") == ["Summit", "Allies met.", "air defence", "drones", "End", "now"]
+
+
+def _links_in(folder: Path) -> list[str]:
+    links = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        links += [m.decode("utf-8", "replace") for m in re.findall(rb"(?:href=\"|<link>|<guid>)(https?://[^\"<\s]+)",
+                                                                      path.read_bytes(), flags=re.I)]
+    return links
+
+
+def _generated_links(count: int) -> list[str]:
+    rng = random.Random(7)
+    hosts = ["example.com", "Example.COM", "www.news.example", "WWW.X.ORG", "a-b.c", "host.example.", "a..b",
+             "-lead.example", "xn--bcher-kva.example", "xn--zz.example", "127.0.0.1", "[::1]", "żółw.pl", "h_u.example"]
+    ports = ["", "", ":80", ":443", ":8080", ":65535", ":99999", ":", ":0"]
+    alphabet = "abcXYZ019-._~!$&'()*+,/:;=@%[]|^ ĄéÜ\"<>{}\\"
+    tails = ["", "?", "?a=1", "?utm_source=x&b=2", "#frag", "?b=2&a=1#f"]
+    links = []
+    for _ in range(count):
+        path = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        links.append(f"{rng.choice(['http', 'https', 'HTTPS', 'Http'])}://{rng.choice(hosts)}{rng.choice(ports)}"
+                     f"{rng.choice(['', '/', '//']) + path}{rng.choice(tails)}")
+    return links
+
+
+def test_the_plain_link_shortcut_gives_w3libs_canonical_form(monkeypatch):
+    """Links w3lib would leave as they are skip it; every link comes out as it does through w3lib."""
+    import pipeline.normalize as normalize
+
+    links = _generated_links(4000) + _links_in(Path(__file__).parent / "fixtures")
+    shared_feeds = Path(__file__).resolve().parents[2] / "shared" / "feeds"
+    if shared_feeds.is_dir():
+        links += _links_in(shared_feeds)
+    fast = [canonical_url(link) for link in links]
+    assert sum(bool(normalize._PLAIN_URL.fullmatch(link.strip())) for link in links) > len(links) // 10
+    monkeypatch.setattr(normalize, "_PLAIN_URL", re.compile(r"(?!)"))  # matches nothing: always through w3lib
+    assert fast == [canonical_url(link) for link in links]
