@@ -9,8 +9,11 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -92,26 +95,39 @@ def test_a_run_that_raises_is_marked_failed_and_its_chunk_rolls_back(settings, m
     assert loaded == articles
 
 
+@contextmanager
+def _warehouse_at_migration(db: Path, last: int) -> Iterator[Any]:
+    """A warehouse file built by migrations 1..``last`` only, as an older newswatch left it (open for writing
+    rows of that schema; the next ``connect`` migrates the rest)."""
+    import duckdb
+
+    from pipeline.store.connection import MIGRATIONS_DIR
+
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+                    "applied_at TIMESTAMPTZ NOT NULL)")
+        for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql")):
+            if int(path.name[:3]) <= last:
+                con.execute(path.read_text(encoding="utf-8"))
+                con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [int(path.name[:3]), path.stem[4:]])
+        yield con
+    finally:
+        con.close()
+
+
 def test_story_features_stored_as_json_before_migration_009_read_back_after_it(tmp_path: Path):
     """A warehouse from before the packed signatures: its JSON rows survive the migration and read back alongside
     the MessagePack rows written after it."""
-    import duckdb
     import msgspec
 
-    from pipeline.store.connection import MIGRATIONS_DIR
     from pipeline.store.stories import NewSignatures, StoryStore
 
     db = tmp_path / "old.duckdb"
     seen = datetime(2026, 1, 5, 12, tzinfo=UTC)
     old_features = {"title_key": "nato summit", "tokens": {"nato": 1.5, "szczyt": 2.0}, "vector": ""}
-    con = duckdb.connect(str(db))
-    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
-                "applied_at TIMESTAMPTZ NOT NULL)")
-    for path in sorted(MIGRATIONS_DIR.glob("00[1-8]_*.sql")):
-        con.execute(path.read_text(encoding="utf-8"))
-        con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [int(path.name[:3]), path.stem[4:]])
-    con.execute("INSERT INTO story_signatures VALUES ('old', 'story-1', ?, ?)", [seen, json.dumps(old_features)])
-    con.close()
+    with _warehouse_at_migration(db, 8) as con:
+        con.execute("INSERT INTO story_signatures VALUES ('old', 'story-1', ?, ?)", [seen, json.dumps(old_features)])
 
     new_features = {"title_key": "drones over base", "tokens": {"drone": 1.0}, "vector": "AAE="}
     with connect(db) as migrated:
@@ -172,22 +188,12 @@ def test_binary_column_holds_the_bytes_given_empty_ones_and_none_at_all() -> Non
 def test_revisions_and_signatures_keep_their_rows_when_their_keys_are_dropped(tmp_path: Path):
     """Migration 010 rebuilds both tables without primary keys; what they held stays, and an article's history
     reads back in order."""
-    import duckdb
-
-    from pipeline.store.connection import MIGRATIONS_DIR
-
     db = tmp_path / "keyed.duckdb"
     seen = datetime(2026, 1, 5, 12, tzinfo=UTC)
-    con = duckdb.connect(str(db))
-    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
-                "applied_at TIMESTAMPTZ NOT NULL)")
-    for path in sorted(MIGRATIONS_DIR.glob("00[1-9]_*.sql")):
-        con.execute(path.read_text(encoding="utf-8"))
-        con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [int(path.name[:3]), path.stem[4:]])
-    con.execute("INSERT INTO article_revisions VALUES ('a1', 2, 'Edited', 's2', 'h2', ?, 'r2'), "
-                "('a1', 1, 'First', 's1', 'h1', ?, 'r1')", [seen + timedelta(hours=1), seen])
-    con.execute("INSERT INTO story_signatures VALUES ('a1', 'story-1', ?, '\\x81\\xA1a\\x01'::BLOB)", [seen])
-    con.close()
+    with _warehouse_at_migration(db, 9) as con:
+        con.execute("INSERT INTO article_revisions VALUES ('a1', 2, 'Edited', 's2', 'h2', ?, 'r2'), "
+                    "('a1', 1, 'First', 's1', 'h1', ?, 'r1')", [seen + timedelta(hours=1), seen])
+        con.execute("INSERT INTO story_signatures VALUES ('a1', 'story-1', ?, '\\x81\\xA1a\\x01'::BLOB)", [seen])
 
     with connect(db) as migrated:
         history = migrated.execute("SELECT revision, title, run_id FROM article_revisions WHERE article_id = 'a1' "
