@@ -53,13 +53,24 @@ PAGE_KINDS: dict[str, re.Pattern[str]] = {
         r"na żywo|relacja na żywo|na bieżąco)\b"
         # "Ukraine updates: ...", "Russia-Ukraine war updates: ...": the running page's headline of the moment
         r"|^[^:]{0,40}\bupdates?:"),
+    # a day's or a morning's digest of several stories, by its label (EN/DE/PL), or a headline stringing two
+    # stories together ("X has died. And, talks on Y begin": a sentence ends, then "and," / "plus," / "also,")
     "briefing": re.compile(
         r"\b(briefing|newsletter|news des tages|nachrichten am (?:morgen|abend)|die lage am|"
         r"wiadomości dnia|przegląd prasy|skrót dnia|stock market today|markets? (?:today|wrap)|"
-        r"weather (?:forecast|warning)|wetter|pogoda|prognoza pogody)\b"),
+        r"weather (?:forecast|warning)|wetter|pogoda|prognoza pogody|"
+        r"news in brief|today's headlines|top headlines|top stories|morning report|"
+        r"nachrichten kompakt|kompakt|das wichtigste (?:am|vom|des|der|zum|zur|in|im|aus)|morgenlage|abendlage|"
+        r"tagesüberblick|der tag im überblick|"
+        r"schlagzeilen|presseschau|was heute wichtig ist|"
+        r"najważniejsze (?:informacje|wydarzenia)|serwis informacyjny|przegląd wydarzeń|wydarzenia dnia|"
+        r"podsumowanie dnia|raport dnia)\b"
+        r"|[^\W_]{2}\. (?:and|plus|also), "),
     "roundup": re.compile(
         r"\b(round-?up|deals|the best|best of|top \d+|\d+ (?:things|ways)|what to watch|what we know|"
-        r"highlights|in pictures|bilder des tages|zdjęcia|galeria|überblick)\b"),
+        r"what you need to know|things to know|highlights|in pictures|bilder des tages|zdjęcia|galeria|"
+        r"überblick|week in review|the week in|year in review|(?:wochen|jahres)?rückblick|"
+        r"podsumowanie (?:tygodnia|roku))\b"),
     # explainers and opinion announce themselves with a label or open with a question word
     "explainer": re.compile(
         r"\b(explained|explainer|analysis|opinion|kommentar|meinung|analyse|analiza|komentarz|q&a|podcast|"

@@ -223,6 +223,13 @@ def test_names_fold_across_declension_and_accents():
     ("Baltic updates: jets scrambled again", "live"), ("Firmware updates delay frigate trials", ""),
     ("The best deals this weekend", "roundup"), ("Analysis: what the deal means for NATO", "explainer"),
     ("Poland closes border crossing with Belarus", ""),
+    # multi-story digests in three languages, and a headline that strings two stories together
+    ("Nachrichten kompakt: Drohnen über Kiel, Streik bei der Bahn", "briefing"),
+    ("Najważniejsze informacje dnia: szczyt NATO i pogoda", "briefing"),
+    ("Former minister dies at 81. And, allies meet in Brussels on air defence", "briefing"),
+    ("U.S. and Poland sign air defence deal", ""),
+    ("Wochenrückblick: Was die Sicherheitskonferenz brachte", "roundup"),
+    ("Snap election won by landslide: what you need to know", "roundup"),
 ])
 def test_page_kinds(title, kind):
     assert page_kind(title) == kind
