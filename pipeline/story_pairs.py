@@ -54,7 +54,7 @@ PAGE_KINDS: dict[str, re.Pattern[str]] = {
         # "Ukraine updates: ...", "Russia-Ukraine war updates: ...": the running page's headline of the moment
         r"|^[^:]{0,40}\bupdates?:"),
     # a day's or a morning's digest of several stories, by its label (EN/DE/PL), or a headline stringing two
-    # stories together ("X has died. And, talks on Y begin": a sentence ends, then "and," / "plus," / "also,")
+    # stories together (``_STRUNG_TOGETHER``)
     "briefing": re.compile(
         r"\b(briefing|newsletter|news des tages|nachrichten am (?:morgen|abend)|die lage am|"
         r"wiadomości dnia|przegląd prasy|skrót dnia|stock market today|markets? (?:today|wrap)|"
@@ -64,8 +64,7 @@ PAGE_KINDS: dict[str, re.Pattern[str]] = {
         r"tagesüberblick|der tag im überblick|"
         r"schlagzeilen|presseschau|was heute wichtig ist|"
         r"najważniejsze (?:informacje|wydarzenia)|serwis informacyjny|przegląd wydarzeń|wydarzenia dnia|"
-        r"podsumowanie dnia|raport dnia)\b"
-        r"|[^\W_]{2}\. (?:and|plus|also), "),
+        r"podsumowanie dnia|raport dnia)\b"),
     "roundup": re.compile(
         r"\b(round-?up|deals|the best|best of|top \d+|\d+ (?:things|ways)|what to watch|what we know|"
         r"what you need to know|things to know|highlights|in pictures|bilder des tages|zdjęcia|galeria|"
@@ -93,9 +92,20 @@ def page_kind(title: str) -> str:
 def lowered_page_kind(lowered_title: str) -> str:
     """``page_kind`` of a title already lower-cased."""
     for kind, pattern in PAGE_KINDS.items():
-        if pattern.search(lowered_title):
+        if pattern.search(lowered_title) or (kind == "briefing" and _strings_stories_together(lowered_title)):
             return kind
     return ""
+
+
+# "X has died. And, talks on Y begin": a sentence ends, then "and," / "plus," / "also," opens a second story. Searched
+# for its literal part alone (a pattern led by a literal is found 20x faster than one led by a character class)
+_STRUNG_TOGETHER = re.compile(r"\. (?:and|plus|also), ")
+
+
+def _strings_stories_together(lowered_title: str) -> bool:
+    # the sentence's last word ends before the full stop ("died.", "81."), unlike an abbreviation's ("u.s. and, ")
+    return any(lowered_title[max(0, m.start() - 2):m.start()].isalnum() and m.start() >= 2
+               for m in _STRUNG_TOGETHER.finditer(lowered_title))
 
 
 def pair_features(a: StoryDoc, b: StoryDoc) -> list[float]:
