@@ -13,6 +13,11 @@ _MIN_CHARS = 20
 # a title and its lead name the language as surely as the whole text; the detector's cost grows with the length.
 # fastText on the dev items above: 2,583 right from 200 characters, 2,574 from 120, 2,532 from 80
 _SAMPLE_CHARS = 200
+# the detector's cost grows with the length, so a shorter sample is read first and kept when the detector is this
+# sure of it: on 6,024 dev and outlet-feed texts, 120 characters at 0.8 named the same language as 200 every time,
+# and 87 % of texts needed no second reading (the cost: 0.64 of reading 200 characters each)
+_FIRST_SAMPLE_CHARS = 120
+_SURE_OF_FIRST_SAMPLE = 0.8
 # below this the detector is less sure than a coin flip and a feed's declared language decides (3 % of the dev
 # items; fastText's scores on short texts spread lower than py3langid's normalised ones, whose cut was 0.9)
 _TRUST_DETECTOR = 0.5
@@ -32,11 +37,26 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
     declared = (hint or "").split("-")[0].split("_")[0].lower() or None
     if len(sample) < _MIN_CHARS:
         return declared
-    found = _detector().detect(sample, model="lite", k=1)
-    if not found:
+    found = _best_guess(text, sample)
+    if found is None:
         return declared
-    code, score = str(found[0]["lang"]), float(found[0]["score"])
+    code, score = found
     # fastText also names languages without a two-letter code (e.g. "als", "nds"): a declared code is better
     if declared and (score < _TRUST_DETECTOR or len(code) != 2):
         return declared
     return code
+
+
+def _best_guess(text: str, sample: str) -> tuple[str, float] | None:
+    """The detector's language and score for ``sample`` (``text``'s first _SAMPLE_CHARS), reading its first
+    _FIRST_SAMPLE_CHARS alone first when there is more."""
+    if len(text) > _FIRST_SAMPLE_CHARS:
+        first = _guess(" ".join(text[:_FIRST_SAMPLE_CHARS].split()))
+        if first is not None and first[1] >= _SURE_OF_FIRST_SAMPLE:
+            return first
+    return _guess(sample)
+
+
+def _guess(sample: str) -> tuple[str, float] | None:
+    found = _detector().detect(sample, model="lite", k=1)
+    return (str(found[0]["lang"]), float(found[0]["score"])) if found else None

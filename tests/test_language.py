@@ -26,3 +26,12 @@ def test_a_text_no_language_can_claim_takes_the_declared_one():
 
 def test_line_breaks_in_the_sample_do_not_matter():
     assert detect_language("Polska wzmacnia granicę\nz Białorusią nowymi\numocnieniami i zaporami") == "pl"
+
+
+def test_a_lead_of_names_and_figures_is_read_further_before_its_language_is_named():
+    """The first 120 characters alone are unclear (weapon names and years); the detector reads on to 200."""
+    head = ("F-35, HIMARS, ATACMS, IRIS-T SLM, Patriot PAC-3, Leopard 2A8, Eurofighter EF-2000, Taurus KEPD 350, CV90, "
+            "K2, NASAMS, 2026/2027: ")
+    assert len(head) > 120
+    text = head + "Die Bundeswehr bestellt weitere Systeme für die Verteidigung der Ostflanke und die Luftabwehr"
+    assert detect_language(text, hint="en") == "de"
