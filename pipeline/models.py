@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -41,14 +42,19 @@ class Item:
     relevance: Relevance | None = None  # the classifier's verdict, when the parse workers computed it
 
 
+# a summary cut short by its feed: "... The…", "... [...]", "... [&hellip;]" once unescaped
+_CUT_SHORT = re.compile(r"\s*(?:\[\s*(?:…|\.\.\.)\s*\]|…|\.\.\.)$")
+
+
 def classified_text(summary: str | None, body: str | None) -> str:
     """The text an item is judged on: its summary and its body, each once. A feed's body often is its summary
-    (or begins with it): read twice, it doubled classification's cost and every term's count, and the model is
-    trained on one text per item."""
+    (or begins with it, the summary often cut short with an ellipsis): read twice, it doubled classification's
+    cost and every term's count, took the room of the body's lead, and the model is trained on one text per
+    item."""
     summary, body = (summary or "").strip(), (body or "").strip()
     if not body or summary.startswith(body):
         return summary
-    if not summary or body.startswith(summary):
+    if not summary or body.startswith(_CUT_SHORT.sub("", summary)):
         return body
     return f"{summary}\n{body}"
 

@@ -364,6 +364,7 @@ def test_bundled_taxonomy_is_valid_and_versioned():
     ('[topics.x]\nlevel = 2\n[topics.x.terms]\n"nato" = "heavy"\n', "must be a number"),
     ('[topics.x]\nlevel = 2\n[topics.x.terms]\n"kijów" = 1\n"kijow" = 1\n', "Polish diacritics"),
     ("not toml at all [", "bad.toml"),
+    ('[scoring]\nlead_words = 40\n[topics.x]\nlevel = 2\n[topics.x.terms]\n"nato" = 1\n', "lead_words must exceed"),
 ])
 def test_invalid_taxonomy_is_refused_with_the_offending_entry(tmp_path: Path, snippet, message):
     path = tmp_path / "bad.toml"
@@ -447,6 +448,11 @@ def test_dev_set_floor_on_the_frozen_slice():
     ("Teaser.", "", "Teaser."),
     ("", "Body only.", "Body only."),
     ("A teaser in other words.", "The full report.", "A teaser in other words.\nThe full report."),
+    # a summary its feed cut short is the body's beginning too
+    ("Drones over Aalborg. Flights…", "Drones over Aalborg. Flights resumed.", "Drones over Aalborg. Flights resumed."),
+    ("Drones over Aalborg [...]", "Drones over Aalborg closed the airport.", "Drones over Aalborg closed the airport."),
+    ("Drones over Aalborg. Later…", "Drones over Aalborg. Flights resumed.",
+     "Drones over Aalborg. Later…\nDrones over Aalborg. Flights resumed."),
     (None, None, ""),
 ])
 def test_an_item_is_judged_on_its_summary_and_body_each_once(summary, body, expected):
@@ -831,3 +837,29 @@ def test_german_umlaut_plurals_of_terms_count(scorer):
 
 def test_the_reassurance_force_in_polish(scorer):
     _assert_core_through(scorer, "Siły reasekuracyjne dla Ukrainy: Francja i Wielka Brytania gotowe", "eu_defence")
+
+
+# a long feature of our own wording about a town's harvest fair, ~300 words before it names the alliance at all
+_FAIR = ("The harvest fair opened on Saturday with bakers, cheesemakers and a brass band from the next valley. "
+         "Stall holders said the weather had been kind and the apples were sweeter than last year. ") * 10
+_PASSING = ("A retired officer at the cider stand recalled his years with NATO allies on the eastern flank, when "
+            "Russian jets tested Estonian airspace and the Kremlin threatened the Baltic states.")
+
+
+def test_an_item_is_judged_on_its_headline_and_lead_not_on_a_passing_mention_deep_in_a_whole_article(tmp_path):
+    from pipeline.classify.classifier import get_classifier
+
+    classifier = get_classifier()
+    assert len(_FAIR.split()) > load_taxonomy(DEFAULT_TAXONOMY).lead_words
+    deep = classifier.classify("Harvest fair draws record crowds", f"{_FAIR}{_PASSING}")
+    assert deep.label == 0 and deep.score < 0.5
+    # what reading the whole article did: the passing mention made a harvest fair core, nearly certain
+    whole = tmp_path / "whole_article.toml"
+    whole.write_text(DEFAULT_TAXONOMY.read_text(encoding="utf-8").replace("lead_words = 250", "lead_words = 5000"),
+                     encoding="utf-8")
+    misread = get_classifier(whole).classify("Harvest fair draws record crowds", f"{_FAIR}{_PASSING}")
+    assert misread.label == 2 and misread.score > 0.9
+    # the same sentences in the lead are what the item is about
+    lead = classifier.classify("Harvest fair draws record crowds", f"{_PASSING} {_FAIR}")
+    assert lead.label >= 1 and any(e.get("topic") for e in lead.evidence)
+

@@ -198,7 +198,8 @@ class Scorer:
         tax = self.taxonomy
         n_groups = len(self._groups)
         title_tokens = tokenize(title or "")
-        text_tokens = tokenize((text or "")[:_MAX_TEXT_CHARS])
+        # the title and the text's lead (``Taxonomy.lead_words``): what the item is about, as its labels judged it
+        text_tokens = tokenize((text or "")[:_MAX_TEXT_CHARS])[:tax.lead_words]
         in_title = _find_terms(self._index, _folded(title_tokens, title))
         in_text = _find_terms(self._index, _folded(text_tokens, text))
         no_hits: dict[str, tuple[Term, int]] = {}
