@@ -104,7 +104,7 @@ _STRUNG_TOGETHER = re.compile(r"\. (?:and|plus|also), ")
 
 def _strings_stories_together(lowered_title: str) -> bool:
     # the sentence's last word ends before the full stop ("died.", "81."), unlike an abbreviation's ("u.s. and, ")
-    return any(lowered_title[max(0, m.start() - 2):m.start()].isalnum() and m.start() >= 2
+    return any(m.start() >= 2 and lowered_title[m.start() - 2:m.start()].isalnum()
                for m in _STRUNG_TOGETHER.finditer(lowered_title))
 
 
