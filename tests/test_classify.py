@@ -863,3 +863,25 @@ def test_an_item_is_judged_on_its_headline_and_lead_not_on_a_passing_mention_dee
     lead = classifier.classify("Harvest fair draws record crowds", f"{_PASSING} {_FAIR}")
     assert lead.label >= 1 and any(e.get("topic") for e in lead.evidence)
 
+
+@pytest.mark.parametrize("title", [
+    "EU approves 150 billion euro SAFE defence loans",
+    "Berlin will SAFE-Kredite nicht nutzen",
+    "Rząd: środki z SAFE trafią na obronę przeciwlotniczą",
+    "Les prêts SAFE de l'UE pour la défense européenne",
+])
+def test_the_eus_safe_defence_loans_are_european_defence_in_four_languages(title):
+    """A headline alone, of our own wording: the instrument's name places it in Europe (no state need be named)."""
+    from pipeline.classify.classifier import get_classifier
+
+    verdict = get_classifier().classify(title, "")
+    assert verdict.label >= 1 and "eu_defence" in verdict.topics
+
+
+@pytest.mark.parametrize("title", ["Gold hits a record as investors seek a safe haven",
+                                   "Burglars empty safe-deposit boxes in a bank in Gelsenkirchen"])
+def test_safe_alone_is_not_the_instrument(title):
+    from pipeline.classify.classifier import get_classifier
+
+    assert get_classifier().classify(title, "").label == 0
+
