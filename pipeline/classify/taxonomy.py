@@ -105,6 +105,10 @@ class Taxonomy:
         return f"taxonomy-{self.version}+{self.fingerprint[:8]}"
 
 
+_LATIN = re.compile(r"[a-z]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
 def _parse_terms(owner: str, raw: object) -> tuple[Term, ...]:
     if not isinstance(raw, dict) or not raw:
         raise TaxonomyError(f"{owner}: 'terms' must be a non-empty table of \"phrase\" = weight")
@@ -122,6 +126,10 @@ def _parse_terms(owner: str, raw: object) -> tuple[Term, ...]:
             raise TaxonomyError(f"{owner}: prefix term {phrase!r} needs at least 3 letters before *")
         if not isinstance(weight, int | float) or isinstance(weight, bool):
             raise TaxonomyError(f"{owner}: weight of {phrase!r} must be a number")
+        mixed = [w for w in text.split() if _LATIN.search(w) and _CYRILLIC.search(w)]
+        if mixed:
+            # a look-alike letter pasted from the other script ("sacеur" with a Cyrillic е) matches no text at all
+            raise TaxonomyError(f"{owner}: term {phrase!r} mixes Latin and Cyrillic letters in {mixed[0]!r}")
         words = tuple(fold_polish(text).split())
         if words in folded:
             raise TaxonomyError(f"{owner}: terms {folded[words]!r} and {phrase!r} are the same term once Polish "
