@@ -901,3 +901,15 @@ def test_the_formats_allies_meet_in_are_named_in_their_own_languages(title):
 
     assert get_classifier().classify(title, "").label >= 1
 
+
+@pytest.mark.parametrize("title", [
+    "Droni russi violano lo spazio aereo polacco",
+    "Drones rusos sobrevuelan una base polaca",
+    "Des drones russes au-dessus d'une base aérienne allemande",
+])
+def test_a_peoples_adjective_sets_an_item_in_europe_in_french_italian_and_spanish(title):
+    """Own wording: the Polish or German airspace or base is named by its adjective only."""
+    from pipeline.classify.classifier import get_classifier
+
+    assert get_classifier().classify(title, "").label >= 1
+
