@@ -913,3 +913,12 @@ def test_a_peoples_adjective_sets_an_item_in_europe_in_french_italian_and_spanis
 
     assert get_classifier().classify(title, "").label >= 1
 
+
+@pytest.mark.parametrize("title", ["Atomarer Schutzschirm Frankreichs für Europa?",
+                                   "USA ziehen Truppen aus Rumänien ab"])
+def test_german_writes_the_nuclear_umbrella_and_a_troop_withdrawal_its_own_way(title):
+    """Own wording: "atomarer" beside "nuklearer Schutzschirm", and the separable verb "ziehen ... ab"."""
+    from pipeline.classify.classifier import get_classifier
+
+    assert get_classifier().classify(title, "").label >= 1
+
