@@ -922,3 +922,19 @@ def test_german_writes_the_nuclear_umbrella_and_a_troop_withdrawal_its_own_way(t
 
     assert get_classifier().classify(title, "").label >= 1
 
+
+@pytest.mark.parametrize("title", [
+    "Poland signs deal for Patriot batteries and IBCS",
+    "FCAS fighter programme in crisis as Dassault and Airbus clash",
+    "European Long-Range Strike Approach gets new members",
+    "Congress blocks troop cuts in Europe in NDAA",
+    "Dark Eagle hypersonic missiles to be deployed in Germany",
+    "Rosja rozmieszcza Oresznika na Białorusi",
+])
+def test_systems_and_programmes_are_named_as_reports_write_them(title):
+    """Own wording: a European programme places an item in Europe, a US weapon for Germany is the US commitment, a
+    Polish declension of a Russian missile is the missile."""
+    from pipeline.classify.classifier import get_classifier
+
+    assert get_classifier().classify(title, "").label >= 1
+
