@@ -938,3 +938,16 @@ def test_systems_and_programmes_are_named_as_reports_write_them(title):
 
     assert get_classifier().classify(title, "").label >= 1
 
+
+@pytest.mark.parametrize("title", [
+    "Article 42.7 invoked for the first time since 2015",
+    "Militärisches Schengen: EU will Truppen schneller verlegen",
+    "Wojskowy Schengen: UE chce szybszego przerzutu wojsk",
+    "Europejska Agencja Obrony uruchamia wspólne zamówienia",
+])
+def test_the_eus_own_defence_clauses_and_plans_are_the_eu_by_name(title):
+    """Own wording: the EU treaty's mutual-assistance clause and "military Schengen" need no state named."""
+    from pipeline.classify.classifier import get_classifier
+
+    assert get_classifier().classify(title, "").label >= 1
+
