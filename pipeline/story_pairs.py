@@ -60,7 +60,7 @@ PAGE_KINDS: dict[str, re.Pattern[str]] = {
         r"wiadomości dnia|przegląd prasy|skrót dnia|stock market today|markets? (?:today|wrap)|"
         r"weather (?:forecast|warning)|wetter|pogoda|prognoza pogody|"
         r"news in brief|today's headlines|top headlines|top stories|morning report|"
-        r"nachrichten kompakt|kompakt|das wichtigste (?:am|vom|des|der|zum|zur|in|im|aus)|morgenlage|abendlage|"
+        r"kompakt|das wichtigste (?:am|vom|des|der|zum|zur|in|im|aus)|morgenlage|abendlage|"
         r"tagesüberblick|der tag im überblick|"
         r"schlagzeilen|presseschau|was heute wichtig ist|"
         r"najważniejsze (?:informacje|wydarzenia)|serwis informacyjny|przegląd wydarzeń|wydarzenia dnia|"
